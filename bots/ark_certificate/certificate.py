@@ -1,0 +1,541 @@
+"""The certificate PDF of an ARK policy for one trip, in one language."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency
+from reportlab.graphics.shapes import Drawing, Rect
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    ListFlowable,
+    ListItem,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from bots.ark_certificate.facts import InsuredPerson, PolicyFacts
+from i18n import LANGUAGES, translations
+
+if TYPE_CHECKING:
+    from bots.ark_certificate.request import ArkRequest
+    from bots.runtime.settings import Settings
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+# Babel locale per certificate language: day-month order and European conventions for English too
+FORMAT_LOCALES = {"de": "de_DE", "en": "en_GB", "es": "es_ES", "fr": "fr_FR"}
+# Visa Code (Regulation (EC) No 810/2009) Art. 15: at least EUR 30,000 for a Schengen visa
+SCHENGEN_MINIMUM_COVER_EUR = Decimal(30000)
+
+BRAND = colors.HexColor("#0b5563")
+BRAND_LIGHT = colors.HexColor("#e7f0f1")
+EMERGENCY = colors.HexColor("#a4201b")
+EMERGENCY_LIGHT = colors.HexColor("#fbeceb")
+GREY = colors.HexColor("#5f6b70")
+RULE = colors.HexColor("#c5d3d5")
+
+
+@dataclass(frozen=True)
+class Insurer:
+    """Who issues the certificate and whom to call."""
+
+    name: str
+    street: str
+    city: str
+    phone: str
+    emergency_phone: str
+    email: str
+    website: str
+    place_of_issue: str
+    logo_png: bytes | None = None
+
+
+def default_insurer() -> Insurer:
+    """A clearly fictional insurer for the sandbox and the demo."""
+    return Insurer(
+        name="Beispiel Krankenversicherung AG",
+        street="Musterallee 1",
+        city="50667 Köln, Deutschland",
+        phone="+49 221 555 0100",
+        emergency_phone="+49 221 555 0199",
+        email="service@beispiel-kv.example",
+        website="www.beispiel-kv.example",
+        place_of_issue="Köln",
+    )
+
+
+def insurer_from_settings(settings: Settings) -> Insurer:
+    """The insurer as configured; every unset field keeps the fictional default."""
+    fallback = default_insurer()
+    logo_path = getattr(settings, "insurer_logo_path", None)
+    values = {
+        field: getattr(settings, f"insurer_{field}", None) or getattr(fallback, field)
+        for field in (
+            "name",
+            "street",
+            "city",
+            "phone",
+            "emergency_phone",
+            "email",
+            "website",
+            "place_of_issue",
+        )
+    }
+    return Insurer(**values, logo_png=Path(logo_path).read_bytes() if logo_path else None)
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """Everything printed on one certificate."""
+
+    certificate_number: str
+    policy_number: str
+    tariff_name: str
+    insured_persons: tuple[InsuredPerson, ...]
+    travel_start: date
+    travel_end: date
+    country: str
+    issue_date: date
+    minimum_cover_eur: Decimal
+    deductible_eur: Decimal
+
+    @classmethod
+    def build(cls, request: ArkRequest, facts: PolicyFacts, lang: str, issue_date: date) -> CertificateData:
+        """The data for `lang`'s certificate of a request whose rules have passed."""
+        return cls(
+            certificate_number=certificate_number(
+                request.policy_number, request.travel_start, request.travel_end, request.country, lang
+            ),
+            policy_number=request.policy_number,
+            tariff_name=facts.tariff_name,
+            insured_persons=facts.insured_persons,
+            travel_start=request.travel_start,
+            travel_end=request.travel_end,
+            country=request.country,
+            issue_date=issue_date,
+            minimum_cover_eur=facts.minimum_cover_eur,
+            deductible_eur=facts.deductible_eur,
+        )
+
+    @property
+    def trip_days(self) -> int:
+        return (self.travel_end - self.travel_start).days + 1
+
+    @property
+    def meets_schengen_requirements(self) -> bool:
+        return self.minimum_cover_eur >= SCHENGEN_MINIMUM_COVER_EUR and self.deductible_eur == 0
+
+
+def certificate_number(
+    policy_number: str, travel_start: date, travel_end: date, country: str, lang: str
+) -> str:
+    """Deterministic, so a retried item issues the same number; base32 avoids 0/O and 1/I mix-ups."""
+    key = "|".join((policy_number, travel_start.isoformat(), travel_end.isoformat(), country, lang))
+    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
+    return f"ARK-{digest[0:4]}-{digest[4:8]}-{digest[8:12]}"
+
+
+def certificate_filename(data: CertificateData, lang: str) -> str:
+    return f"{data.certificate_number}_{lang}.pdf"
+
+
+def render_certificate(data: CertificateData, lang: str, insurer: Insurer) -> bytes:
+    """One A4 certificate in `lang` as PDF bytes."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported certificate language {lang!r}")
+    _register_fonts()
+    return _Renderer(data, lang, insurer).render()
+
+
+@cache
+def _register_fonts() -> None:
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12.5)
+    return {
+        "base": base,
+        "small": ParagraphStyle("small", base, fontSize=7.5, leading=10, textColor=GREY),
+        "insurer": ParagraphStyle("insurer", base, fontSize=8, leading=10.5, alignment=TA_RIGHT),
+        "title": ParagraphStyle(
+            "title", base, fontName=FONT_BOLD, fontSize=17, leading=21, textColor=BRAND, spaceAfter=2
+        ),
+        "subtitle": ParagraphStyle("subtitle", base, textColor=GREY, spaceAfter=8),
+        "heading": ParagraphStyle(
+            "heading", base, fontName=FONT_BOLD, fontSize=10.5, leading=14, textColor=BRAND, spaceBefore=9
+        ),
+        "label": ParagraphStyle("label", base, textColor=GREY),
+        "value": ParagraphStyle("value", base, fontName=FONT_BOLD),
+        "cell_head": ParagraphStyle("cell_head", base, fontName=FONT_BOLD, textColor=colors.white),
+        "emergency": ParagraphStyle(
+            "emergency", base, fontName=FONT_BOLD, fontSize=10.5, leading=14, textColor=EMERGENCY
+        ),
+        "emergency_phone": ParagraphStyle(
+            "emergency_phone", base, fontName=FONT_BOLD, fontSize=15, leading=19, textColor=EMERGENCY
+        ),
+        "statement": ParagraphStyle("statement", base, leading=12.5),
+    }
+
+
+class _Renderer:
+    """Builds the flowables of one certificate; `_` is the language's gettext."""
+
+    def __init__(self, data: CertificateData, lang: str, insurer: Insurer) -> None:
+        self.data = data
+        self.lang = lang
+        self.insurer = insurer
+        self.locale = FORMAT_LOCALES[lang]
+        catalog = translations(lang)
+        self._: Callable[[str], str] = catalog.gettext
+        self.ngettext: Callable[[str, str, int], str] = catalog.ngettext
+        self.s = _styles()
+
+    def render(self) -> bytes:
+        _ = self._
+        out = io.BytesIO()
+        doc = SimpleDocTemplate(
+            out,
+            pagesize=A4,
+            leftMargin=20 * mm,
+            rightMargin=20 * mm,
+            topMargin=16 * mm,
+            bottomMargin=24 * mm,
+            title=_("Certificate of travel health insurance") + " " + self.data.certificate_number,
+            author=self.insurer.name,
+            subject=_("Travel health insurance, destination %(country)s, %(period)s")
+            % {"country": self.country_name, "period": self.period},
+            creator="PortalBots",
+            lang=self.locale.replace("_", "-"),
+        )
+        doc.build(self.story(), onFirstPage=self.footer, onLaterPages=self.footer)
+        return out.getvalue()
+
+    @property
+    def country_name(self) -> str:
+        return Locale.parse(self.locale).territories[self.data.country]
+
+    @property
+    def period(self) -> str:
+        return f"{self.date(self.data.travel_start)} \N{EN DASH} {self.date(self.data.travel_end)}"
+
+    def date(self, value: date, form: str = "long") -> str:
+        return format_date(value, form, locale=self.locale)
+
+    def money(self, amount: Decimal) -> str:
+        return format_currency(amount, "EUR", locale=self.locale)
+
+    def story(self) -> list[Flowable]:
+        _ = self._
+        s = self.s
+        return [
+            self.letterhead(),
+            Spacer(1, 9 * mm),
+            Paragraph(_("Certificate of travel health insurance"), s["title"]),
+            Paragraph(
+                _("For presentation to consulates, visa authorities, doctors and hospitals"), s["subtitle"]
+            ),
+            self.emergency_box(),
+            Paragraph(_("Insurance details"), s["heading"]),
+            self.details_table(),
+            KeepTogether([Paragraph(_("Insured persons"), s["heading"]), self.persons_table()]),
+            KeepTogether(self.cover_section()),
+            KeepTogether(self.closing()),
+        ]
+
+    def letterhead(self) -> Table:
+        _ = self._
+        ins = self.insurer
+        phone = _("Phone")
+        lines = [
+            f"<b>{escape(ins.name)}</b>",
+            escape(ins.street),
+            escape(ins.city),
+            f"{escape(phone)} {escape(ins.phone)}",
+            f"{escape(ins.email)} · {escape(ins.website)}",
+        ]
+        table = Table(
+            [[self.logo(), Paragraph("<br/>".join(lines), self.s["insurer"])]],
+            colWidths=[95 * mm, 75 * mm],
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("LINEBELOW", (0, 0), (-1, 0), 1.2, BRAND),
+                    ("BOTTOMPADDING", (0, 0), (-1, 0), 6),
+                ]
+            )
+        )
+        return table
+
+    def logo(self) -> Flowable:
+        if self.insurer.logo_png:
+            image = Image(io.BytesIO(self.insurer.logo_png))
+            scale = 16 * mm / image.imageHeight
+            image.drawHeight = 16 * mm
+            image.drawWidth = image.imageWidth * scale
+            image.hAlign = "LEFT"
+            return image
+        return _GeneratedLogo(self.insurer.name)
+
+    def emergency_box(self) -> Table:
+        _ = self._
+        s = self.s
+        table = Table(
+            [
+                [
+                    [
+                        Paragraph(_("24/7 emergency assistance worldwide"), s["emergency"]),
+                        Paragraph(
+                            _(
+                                "In a medical emergency, call us at any time of day or night. We "
+                                "arrange help and settle the costs directly with the hospital."
+                            ),
+                            s["base"],
+                        ),
+                    ],
+                    Paragraph(escape(self.insurer.emergency_phone), s["emergency_phone"]),
+                ]
+            ],
+            colWidths=[112 * mm, 58 * mm],
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), EMERGENCY_LIGHT),
+                    ("LINEBEFORE", (0, 0), (0, 0), 3, EMERGENCY),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+                    ("TOPPADDING", (0, 0), (-1, -1), 7),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                ]
+            )
+        )
+        return table
+
+    def details_table(self) -> Table:
+        _ = self._
+        d = self.data
+        days = self.ngettext("%(days)d day", "%(days)d days", d.trip_days) % {"days": d.trip_days}
+        rows = [
+            (_("Certificate number"), d.certificate_number),
+            (_("Policy number"), d.policy_number),
+            (_("Tariff"), d.tariff_name),
+            (_("Travel period"), f"{self.period} ({days})"),
+            (_("Destination"), self.country_name),
+            (_("Area of cover"), _("Worldwide except Germany, including all Schengen states")),
+        ]
+        return self.label_table(rows)
+
+    def label_table(self, rows: list[tuple[str, str]]) -> Table:
+        s = self.s
+        table = Table(
+            [
+                [Paragraph(escape(label), s["label"]), Paragraph(escape(value), s["value"])]
+                for label, value in rows
+            ],
+            colWidths=[52 * mm, 118 * mm],
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ]
+            )
+        )
+        return table
+
+    def persons_table(self) -> Table:
+        _ = self._
+        s = self.s
+        head = [
+            Paragraph(escape(text), s["cell_head"])
+            for text in (_("Surname"), _("Given names"), _("Date of birth"))
+        ]
+        rows = [
+            [
+                Paragraph(escape(person.last_name), s["value"]),
+                Paragraph(escape(person.first_name), s["value"]),
+                Paragraph(escape(self.date(person.birth_date, "medium")), s["base"]),
+            ]
+            for person in self.data.insured_persons
+        ]
+        table = Table([head, *rows], colWidths=[62 * mm, 68 * mm, 40 * mm], repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), BRAND),
+                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, BRAND_LIGHT]),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4.5),
+                    ("LINEBELOW", (0, -1), (-1, -1), 0.6, BRAND),
+                ]
+            )
+        )
+        return table
+
+    def cover_section(self) -> list[Flowable]:
+        _ = self._
+        s = self.s
+        d = self.data
+        bullets = [
+            _("urgent medical treatment, including medicines and dressings"),
+            _("emergency hospital treatment"),
+            _("repatriation for medical reasons"),
+        ]
+        deductible = _("none") if d.deductible_eur == 0 else self.money(d.deductible_eur)
+        flowables: list[Flowable] = [
+            Paragraph(_("Scope of cover"), s["heading"]),
+            Paragraph(
+                _(
+                    "For the entire travel period stated above, the insured persons are covered by "
+                    "travel health insurance, which pays in particular for:"
+                ),
+                s["base"],
+            ),
+            ListFlowable(
+                [ListItem(Paragraph(escape(text), s["base"]), leftIndent=12, value="•") for text in bullets],
+                bulletType="bullet",
+                bulletFontName=FONT,
+                bulletFontSize=9,
+                leftIndent=12,
+                spaceBefore=3,
+                spaceAfter=5,
+            ),
+            self.label_table(
+                [
+                    (
+                        _("Cover per insured person"),
+                        _("at least %(amount)s") % {"amount": self.money(d.minimum_cover_eur)},
+                    ),
+                    (_("Deductible"), deductible),
+                ]
+            ),
+            Spacer(1, 6),
+        ]
+        if d.meets_schengen_requirements:
+            schengen = _(
+                "This insurance meets the requirements of Article 15 of the Visa Code "
+                "(Regulation (EC) No 810/2009). It is valid in all Schengen states for the "
+                "entire stay, covers medical treatment, emergency hospital treatment and "
+                "repatriation for medical reasons with a minimum cover of %(amount)s, and "
+                "has no deductible."
+            ) % {"amount": self.money(SCHENGEN_MINIMUM_COVER_EUR)}
+            flowables += [self.statement(_("Schengen visa:"), schengen), Spacer(1, 4)]
+        settlement = _(
+            "Doctors and hospitals may send their invoices directly to us; we settle "
+            "them with the provider. Before admission to hospital, please call our "
+            "emergency number."
+        )
+        flowables.append(self.statement(_("Direct settlement:"), settlement))
+        return flowables
+
+    def statement(self, label: str, text: str) -> Paragraph:
+        return Paragraph(f"<b>{escape(label)}</b> {escape(text)}", self.s["statement"])
+
+    def closing(self) -> list[Flowable]:
+        _ = self._
+        s = self.s
+        d = self.data
+        place_date = _("%(place)s, %(date)s") % {
+            "place": self.insurer.place_of_issue,
+            "date": self.date(d.issue_date),
+        }
+        return [
+            Spacer(1, 10),
+            self.label_table([(_("Place and date of issue"), place_date), (_("Insurer"), self.insurer.name)]),
+            Spacer(1, 6),
+            Paragraph(
+                escape(_("This certificate was issued automatically and is valid without signature.")),
+                s["small"],
+            ),
+        ]
+
+    def footer(self, canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        _ = self._
+        ins = self.insurer
+        width, _height = A4
+        canvas.saveState()
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.5)
+        canvas.line(20 * mm, 17 * mm, width - 20 * mm, 17 * mm)
+        canvas.setFont(FONT, 7)
+        canvas.setFillColor(GREY)
+        canvas.drawString(20 * mm, 13 * mm, f"{ins.name} · {ins.street} · {ins.city}")
+        canvas.drawString(20 * mm, 9.5 * mm, f"{ins.phone} · {ins.email} · {ins.website}")
+        page = _("Page %(page)d") % {"page": doc.page}
+        number = _("Certificate number") + " " + self.data.certificate_number
+        canvas.drawRightString(width - 20 * mm, 13 * mm, number)
+        canvas.drawRightString(width - 20 * mm, 9.5 * mm, page)
+        canvas.restoreState()
+
+
+class _GeneratedLogo(Flowable):
+    """A plain cross-in-a-square mark beside the insurer's name, for insurers without a logo file."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.size = 14 * mm
+        self.width = 90 * mm
+        self.height = self.size
+
+    def draw(self) -> None:
+        canvas = self.canv
+        mark = Drawing(self.size, self.size)
+        mark.add(
+            Rect(0, 0, self.size, self.size, rx=2.5 * mm, ry=2.5 * mm, fillColor=BRAND, strokeColor=None)
+        )
+        bar, arm = self.size * 0.2, self.size * 0.6
+        offset = (self.size - arm) / 2
+        middle = (self.size - bar) / 2
+        mark.add(Rect(offset, middle, arm, bar, fillColor=colors.white, strokeColor=None))
+        mark.add(Rect(middle, offset, bar, arm, fillColor=colors.white, strokeColor=None))
+        mark.drawOn(canvas, 0, 0)
+        words = self.name.split()
+        first, rest = " ".join(words[:1]), " ".join(words[1:])
+        canvas.setFillColor(BRAND)
+        canvas.setFont(FONT_BOLD, 13)
+        canvas.drawString(self.size + 3 * mm, self.size - 6 * mm, first)
+        canvas.setFont(FONT, 9)
+        canvas.setFillColor(GREY)
+        canvas.drawString(self.size + 3 * mm, 1.5 * mm, rest)

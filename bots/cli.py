@@ -1,0 +1,387 @@
+"""The `portalbots` command: the composition root that wires runtime, bots, sandbox and console."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bots.runtime.bot import Registry
+from bots.runtime.clock import clock_from_shift
+from bots.runtime.errors import IdempotencyConflict, NotFound, RuntimeProblem
+from bots.runtime.settings import Settings, get_settings
+from bots.runtime.states import Status
+from bots.runtime.store import Store
+
+out = Console()
+err = Console(stderr=True)
+
+
+def mask_ibans(value: Any) -> Any:
+    from bots.runtime.privacy import mask_ibans as _mask
+
+    return _mask(value)
+
+
+def open_store(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Store(settings.resolved_database_url(), clock_from_shift(settings.clock_shift))
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.runtime.migrate import current, upgrade
+
+    url = settings.resolved_database_url()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
+    out.print(f"database at revision [bold]{current(url)}[/bold]")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.runtime.dispatch import configure, worker_argv
+
+    registry = Registry.discover(settings.bots)
+    queues = args.queues.split(",") if args.queues else registry.queues
+    unknown = [q for q in queues if q not in registry.queues]
+    if unknown:
+        err.print(f"[red]unknown queue(s): {', '.join(unknown)}; known: {', '.join(registry.queues)}[/red]")
+        return 2
+    app = configure(settings)
+    app.worker_main(worker_argv(queues, args.concurrency, args.loglevel, args.pool))
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.runtime.dispatch import beat_argv, configure
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure(settings).start(beat_argv(args.loglevel))
+    return 0
+
+
+def build_intake(settings: Settings) -> Any:
+    from bots.runtime.dispatch import CeleryDispatcher, configure
+    from bots.runtime.intake import create_intake_app
+
+    configure(settings)
+    return create_intake_app(
+        open_store(settings), Registry.discover(settings.bots), CeleryDispatcher(), settings
+    )
+
+
+def cmd_intake(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        build_intake(settings),
+        host=args.host or settings.intake_host,
+        port=args.port or settings.intake_port,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox import server
+
+    if args.action == "seed":
+        print(server.seed_command(args.customers, args.json, settings))
+        return 0
+    server.run_forever(settings)
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.runtime.dispatch import CeleryDispatcher, configure
+
+    registry = Registry.discover(settings.bots)
+    bot = next((b for b in registry if args.kind in (b.queue, b.route)), None)
+    if bot is None:
+        err.print(
+            f"[red]unknown request kind {args.kind!r}; known: {', '.join(b.route for b in registry)}[/red]"
+        )
+        return 2
+    raw = Path(args.file).read_text() if args.file else args.json
+    if raw is None:
+        err.print("[red]give the request with --json or --file[/red]")
+        return 2
+    from pydantic import ValidationError
+
+    try:
+        model = bot.request_model.model_validate_json(raw)
+    except ValidationError as exc:
+        for e in exc.errors(include_url=False):
+            err.print(f"[red]{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}[/red]")
+        return 2
+    store = open_store(settings)
+    try:
+        item, created = store.submit(
+            bot.queue,
+            model.model_dump(mode="json"),
+            reference=args.key,
+            customer_id=bot.customer_of(model),
+            due_in=bot.sla,
+            max_attempts=bot.max_attempts,
+        )
+    except IdempotencyConflict as exc:
+        err.print(f"[red]{exc}[/red]")
+        return 2
+    if created:
+        configure(settings)
+        CeleryDispatcher().enqueue(item)
+    out.print(
+        json.dumps(
+            {"id": item.id, "status": item.status.value, "reference": item.reference, "created": created}
+        )
+    )
+    return 0
+
+
+def cmd_items(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    if args.action == "show":
+        try:
+            item = store.get(args.id)
+        except NotFound as exc:
+            err.print(f"[red]{exc}[/red]")
+            return 1
+        arts = store.artifacts(item.id)
+        events = store.events("item", item.id)
+        data = {
+            "id": item.id,
+            "queue": item.queue,
+            "status": item.status.value,
+            "reference": item.reference,
+            "customer_id": item.customer_id,
+            "attempts": item.attempts,
+            "max_attempts": item.max_attempts,
+            "defer_reason": item.defer_reason.value if item.defer_reason else None,
+            "not_before": item.not_before.isoformat() if item.not_before else None,
+            "due_at": item.due_at.isoformat() if item.due_at else None,
+            "payload": mask_ibans(item.payload),
+            "result": mask_ibans(item.result),
+            "error": None
+            if item.error is None
+            else {
+                "kind": item.error.kind,
+                "code": item.error.code,
+                "message": item.error.message,
+                "traceback": item.error.traceback,
+            },
+            "artifacts": [
+                {
+                    "id": a.id,
+                    "filename": a.filename,
+                    "media_type": a.media_type,
+                    "kind": a.kind,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                }
+                for a in arts
+            ],
+            "events": [
+                {
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "from": e.from_state,
+                    "to": e.to_state,
+                    "reason": e.reason,
+                }
+                for e in events
+            ],
+        }
+        if args.json:
+            print(json.dumps(data, indent=2, ensure_ascii=False))
+            return 0
+        for key in (
+            "id",
+            "queue",
+            "status",
+            "reference",
+            "customer_id",
+            "attempts",
+            "defer_reason",
+            "not_before",
+            "due_at",
+        ):
+            out.print(f"[bold]{key}[/bold]: {data[key]}")
+        out.print_json(data=data["payload"])
+        if data["result"]:
+            out.print_json(data=data["result"])
+        if data["error"]:
+            out.print(
+                f"[red]{data['error']['kind']} {data['error']['code']}: {data['error']['message']}[/red]"
+            )
+            if data["error"]["traceback"]:
+                out.print(data["error"]["traceback"], markup=False, highlight=False)
+        table = Table("artifact", "file", "type", "size")
+        for a in data["artifacts"]:
+            table.add_row(str(a["id"]), a["filename"], a["media_type"], str(a["size"]))
+        if data["artifacts"]:
+            out.print(table)
+        history = Table("at", "actor", "from", "to", "reason", title="events")
+        for e in data["events"]:
+            history.add_row(e["at"], e["actor"], e["from"] or "", e["to"] or "", e["reason"])
+        out.print(history)
+        return 0
+    statuses = [Status(s) for s in args.status.split(",")] if args.status else []
+    items = store.list_items(queue=args.queue, statuses=statuses, customer_id=args.customer, limit=args.limit)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": i.id,
+                        "queue": i.queue,
+                        "status": i.status.value,
+                        "reference": i.reference,
+                        "customer_id": i.customer_id,
+                        "attempts": i.attempts,
+                        "updated_at": i.updated_at.isoformat(),
+                    }
+                    for i in items
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    table = Table("id", "queue", "status", "customer", "attempts", "updated", "reference")
+    for i in items:
+        table.add_row(
+            str(i.id),
+            i.queue,
+            i.status.value,
+            i.customer_id or "",
+            str(i.attempts),
+            i.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            i.reference,
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    target = Path(args.dir)
+    target.mkdir(parents=True, exist_ok=True)
+    arts = store.artifacts(args.item_id)
+    if not arts:
+        err.print(f"[yellow]item {args.item_id} has no artifacts[/yellow]")
+        return 1
+    for art in arts:
+        _, data = store.artifact_bytes(art.id)
+        name = Path(art.filename).name or f"artifact-{art.id}"
+        path = target / f"{art.id}-{name}"
+        path.write_bytes(data)
+        out.print(str(path))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    import runpy
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / f"{args.name}.py"
+    if not script.exists():
+        err.print(f"[red]no benchmark {args.name!r} in {script.parent}[/red]")
+        return 2
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.demo import run_demo
+
+    return run_demo(settings, at=args.at, customers=args.customers)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portalbots", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run the bots end to end against the sandbox")
+    d.add_argument("--at", help="stand the demo at this ISO date-time (sets the clock shift)")
+    d.add_argument("--customers", type=int, default=20)
+    d.set_defaults(fn=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(fn=cmd_db_upgrade)
+
+    w = sub.add_parser("worker", help="run a Celery worker for bot queues")
+    w.add_argument("--queues", help="comma-separated queues (default: every bot)")
+    w.add_argument("--concurrency", type=int, default=2)
+    w.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    w.add_argument("--loglevel", default="INFO")
+    w.set_defaults(fn=cmd_worker)
+
+    b = sub.add_parser("beat", help="run the periodic housekeeping scheduler")
+    b.add_argument("--loglevel", default="INFO")
+    b.set_defaults(fn=cmd_beat)
+
+    i = sub.add_parser("intake", help="serve the intake HTTP API for the portal")
+    i.add_argument("--host")
+    i.add_argument("--port", type=int)
+    i.set_defaults(fn=cmd_intake)
+
+    s = sub.add_parser("sandbox", help="run or seed the stand-in core systems")
+    s.add_argument("action", nargs="?", choices=["run", "seed"], default="run")
+    s.add_argument("--customers", type=int, default=50)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_sandbox)
+
+    su = sub.add_parser("submit", help="submit a request as the portal would")
+    su.add_argument("kind", help="queue or route, e.g. ark-certificates")
+    su.add_argument("--json", help="the request as JSON")
+    su.add_argument("--file", help="a file with the request as JSON")
+    su.add_argument("--key", help="idempotency key")
+    su.set_defaults(fn=cmd_submit)
+
+    it = sub.add_parser("items", help="list or show work items")
+    it_sub = it.add_subparsers(dest="action", required=True)
+    il = it_sub.add_parser("list")
+    il.add_argument("--queue")
+    il.add_argument("--status", help="comma-separated states")
+    il.add_argument("--customer")
+    il.add_argument("--limit", type=int, default=50)
+    il.add_argument("--json", action="store_true")
+    ish = it_sub.add_parser("show")
+    ish.add_argument("id", type=int)
+    ish.add_argument("--json", action="store_true")
+    it.set_defaults(fn=cmd_items)
+
+    a = sub.add_parser("artifacts", help="export an item's artifacts")
+    a_sub = a.add_subparsers(dest="action", required=True)
+    ae = a_sub.add_parser("export")
+    ae.add_argument("item_id", type=int)
+    ae.add_argument("dir")
+    a.set_defaults(fn=cmd_artifacts)
+
+    be = sub.add_parser("bench", help="run a benchmark from benchmarks/")
+    be.add_argument("name", nargs="?", default="runtime_throughput")
+    be.add_argument("rest", nargs=argparse.REMAINDER)
+    be.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    os.environ.setdefault("PORTALBOTS_DATA_DIR", str(settings.data_dir))
+    try:
+        return int(args.fn(args, settings) or 0)
+    except RuntimeProblem as exc:
+        err.print(f"[red]{type(exc).__name__}: {exc}[/red]")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""The Bot interface and the registry that finds bots through the `portalbots.bots` entry points."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from bots.runtime.errors import ConfigurationError, UnknownQueue
+from bots.runtime.models import WorkItem
+
+if TYPE_CHECKING:
+    from bots.runtime.context import Context
+    from bots.runtime.store import Upload
+
+ENTRY_POINT_GROUP = "portalbots.bots"
+
+
+class Bot(ABC):
+    """One unattended bot: what it accepts, which systems it needs, and how it processes an item."""
+
+    queue: ClassVar[str]
+    route: ClassVar[str]  # intake path below /v1/, e.g. "ark-certificates"
+    title: ClassVar[str]
+    request_model: ClassVar[type[BaseModel]]
+    systems: ClassVar[tuple[str, ...]] = ()  # target systems whose service calendar gates the bot
+    sla: ClassVar[timedelta] = timedelta(hours=24)
+    case_sla: ClassVar[timedelta] = timedelta(days=2)
+    max_attempts: ClassVar[int] = 5
+    multipart: ClassVar[bool] = False  # requests come with files
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if getattr(cls, "__abstractmethods__", None):
+            return
+        for name in ("queue", "route", "title", "request_model"):
+            if not hasattr(cls, name):
+                raise ConfigurationError(f"bot {cls.__name__} must declare {name}")
+        if not cls.queue.replace("_", "").isalnum():
+            raise ConfigurationError(f"bot {cls.__name__}: queue {cls.queue!r} must be a plain identifier")
+        if not issubclass(cls.request_model, BaseModel):
+            raise ConfigurationError(f"bot {cls.__name__}: request_model must be a pydantic model")
+        if cls.max_attempts < 1:
+            raise ConfigurationError(f"bot {cls.__name__}: max_attempts must be at least 1")
+
+    def customer_of(self, request: BaseModel) -> str | None:
+        """The customer a request belongs to (for lists and the portal's status queries)."""
+        value = getattr(request, "customer_id", None)
+        return str(value) if value is not None else None
+
+    def uploads_from_form(self, fields: Mapping[str, list[str]], files: list[Upload]) -> dict[str, Any]:
+        """For multipart bots: the JSON payload to validate from form fields (files are stored as artifacts)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        """Carry out one item; return its result, or raise Reject / HandOff / SystemUnavailable."""
+
+
+class Registry:
+    """The bots this process knows, by queue."""
+
+    def __init__(self, bots: Iterable[Bot] = ()) -> None:
+        self._by_queue: dict[str, Bot] = {}
+        for bot in bots:
+            self.add(bot)
+
+    def add(self, bot: Bot) -> None:
+        if bot.queue in self._by_queue:
+            raise ConfigurationError(f"two bots declare queue {bot.queue!r}")
+        if any(b.route == bot.route for b in self._by_queue.values()):
+            raise ConfigurationError(f"two bots declare route {bot.route!r}")
+        self._by_queue[bot.queue] = bot
+
+    def get(self, queue: str) -> Bot:
+        try:
+            return self._by_queue[queue]
+        except KeyError:
+            raise UnknownQueue(f"no bot serves queue {queue!r}") from None
+
+    def __iter__(self) -> Any:
+        return iter(self._by_queue.values())
+
+    def __len__(self) -> int:
+        return len(self._by_queue)
+
+    @property
+    def queues(self) -> list[str]:
+        return list(self._by_queue)
+
+    @classmethod
+    def discover(cls, extra: str = "") -> Registry:
+        """Bots from the entry-point group plus `extra` ('module:Class,…', e.g. from PORTALBOTS_BOTS)."""
+        classes: list[type[Bot]] = [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)]
+        for spec in filter(None, (s.strip() for s in extra.split(","))):
+            module, _, attr = spec.partition(":")
+            if not attr:
+                raise ConfigurationError(f"bot spec {spec!r} must look like 'package.module:Class'")
+            classes.append(getattr(importlib.import_module(module), attr))
+        return cls(c() for c in classes)

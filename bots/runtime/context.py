@@ -1,0 +1,48 @@
+"""What a bot gets while it processes one item."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bots.runtime.calendar import ServiceCalendar
+from bots.runtime.clock import Clock
+from bots.runtime.mail import Mailer
+from bots.runtime.models import Artifact, WorkItem
+from bots.runtime.settings import Settings
+from bots.runtime.store import Store
+
+
+@dataclass
+class Context:
+    """Per-item services: artifacts, checkpoints, time, mail, and the process's shared resources."""
+
+    item: WorkItem
+    store: Store
+    settings: Settings
+    clock: Clock
+    mailer: Mailer
+    calendars: dict[str, ServiceCalendar]
+    resources: dict[str, Any]
+    log: logging.Logger
+    scratch: dict[str, Any] = field(default_factory=dict)  # per-run state for middleware (e.g. open pages)
+
+    def save_artifact(self, data: bytes, media_type: str, filename: str, kind: str) -> Artifact:
+        return self.store.add_artifact(self.item.id, data, media_type, filename, kind)
+
+    def uploads(self) -> list[Artifact]:
+        return [a for a in self.store.artifacts(self.item.id) if a.kind == "upload"]
+
+    def artifact_bytes(self, artifact_id: int) -> bytes:
+        return self.store.artifact_bytes(artifact_id)[1]
+
+    def recall(self, key: str, default: Any = None) -> Any:
+        """A checkpoint a previous run of this item saved."""
+        return self.item.progress.get(key, default)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Save a checkpoint now (JSON), so a retry after a crash does not repeat a side effect."""
+        assert self.item.lease_owner is not None
+        self.store.remember(self.item.id, self.item.lease_owner, key, value)
+        self.item.progress[key] = value

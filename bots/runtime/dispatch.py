@@ -1,0 +1,160 @@
+"""Celery dispatch: one queue per bot, the broker only carries "run item X"; the database stays the truth."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, signals
+
+from bots.runtime.bot import Registry
+from bots.runtime.clock import clock_from_shift
+from bots.runtime.maintenance import tick
+from bots.runtime.models import WorkItem
+from bots.runtime.runner import Runner
+from bots.runtime.settings import Settings, get_settings
+from bots.runtime.store import Store
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_QUEUE = "portalbots_maintenance"
+
+app = Celery("portalbots")
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """Redis (or any Celery broker) when PORTALBOTS_BROKER_URL is set; else kombu's filesystem transport."""
+    if settings.broker_url:
+        return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
+    folder = (settings.data_dir / "broker").resolve()
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        },
+    }
+
+
+def configure(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app.conf.update(
+        **broker_options(settings),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue=MAINTENANCE_QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        beat_schedule={
+            "maintain": {"task": "portalbots.maintain", "schedule": 10.0},
+            "snapshot-backlog": {"task": "portalbots.snapshot_backlog", "schedule": 60.0},
+        },
+        beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+    )
+    return app
+
+
+class CeleryDispatcher:
+    """Sends "run item X" to the item's queue."""
+
+    def __init__(self, celery: Celery = app) -> None:
+        self.celery = celery
+
+    def enqueue(self, item: WorkItem) -> None:
+        self.celery.send_task("portalbots.run_item", args=[item.id], queue=item.queue)
+
+
+_runner: Runner | None = None
+
+
+def process_runner() -> Runner:
+    """The runner of this worker process, built on first use (after fork, so no connection crosses it)."""
+    global _runner
+    if _runner is None:
+        settings = get_settings()
+        clock = clock_from_shift(settings.clock_shift)
+        store = Store(settings.resolved_database_url(), clock)
+        _runner = Runner(store, Registry.discover(settings.bots), settings, clock)
+    return _runner
+
+
+@signals.worker_process_init.connect
+def _reset_after_fork(**_: Any) -> None:
+    global _runner
+    _runner = None
+
+
+@signals.worker_process_shutdown.connect
+def _close_resources(**_: Any) -> None:
+    global _runner
+    if _runner is not None:
+        for resource in _runner.resources.values():
+            close = getattr(resource, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing %r failed", resource)
+        _runner.store.dispose()
+        _runner = None
+
+
+@app.task(name="portalbots.run_item", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_item(item_id: int) -> str | None:
+    outcome = process_runner().run(item_id)
+    return outcome.status.value if outcome else None
+
+
+@app.task(name="portalbots.maintain", ignore_result=True)
+def maintain() -> dict[str, int]:
+    runner = process_runner()
+    return tick(runner.store, CeleryDispatcher(app), timedelta(seconds=60))
+
+
+@app.task(name="portalbots.snapshot_backlog", ignore_result=True)
+def snapshot_backlog() -> int:
+    return process_runner().store.record_backlog()
+
+
+def worker_argv(
+    queues: list[str], concurrency: int, loglevel: str = "INFO", pool: str = "prefork"
+) -> list[str]:
+    return [
+        "worker",
+        "--queues",
+        ",".join([*queues, MAINTENANCE_QUEUE]),
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+        "--loglevel",
+        loglevel,
+        "--pool",
+        pool,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def beat_argv(loglevel: str = "INFO") -> list[str]:
+    return ["beat", "--loglevel", loglevel]
+
+
+def data_dir_ready(settings: Settings) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir

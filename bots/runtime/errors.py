@@ -1,0 +1,69 @@
+"""Outcomes a bot raises, and the runtime's own errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class Outcome(Exception):
+    """A decision by a bot that ends its run other than with a result."""
+
+
+class Reject(Outcome):
+    """A business rule refuses the request; terminal, never retried."""
+
+    def __init__(self, code: str, customer_message: str) -> None:
+        super().__init__(f"{code}: {customer_message}")
+        self.code = code
+        self.customer_message = customer_message
+
+
+class HandOff(Outcome):
+    """A clerk of `unit` must decide; opens a case."""
+
+    def __init__(self, unit: str, reason_code: str, note: str = "") -> None:
+        super().__init__(f"{unit}/{reason_code}: {note}")
+        self.unit = unit
+        self.reason_code = reason_code
+        self.note = note
+
+
+class SystemUnavailable(Outcome):
+    """The target system is out of service; defer to its next service window, no attempt used."""
+
+    def __init__(self, system: str, detail: str = "", until: datetime | None = None) -> None:
+        super().__init__(f"{system} unavailable{': ' + detail if detail else ''}")
+        self.system = system
+        self.detail = detail
+        self.until = until
+
+
+class RuntimeProblem(Exception):
+    """Base of the runtime's own errors."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class NotFound(RuntimeProblem):
+    """No such item, case or artifact."""
+
+
+class InvalidTransition(RuntimeProblem):
+    """That change of state is not in the transition table."""
+
+
+class StaleVersion(RuntimeProblem):
+    """Someone else changed the record first; reload and try again."""
+
+
+class IdempotencyConflict(RuntimeProblem):
+    """The idempotency key was used before with a different request."""
+
+
+class UnknownQueue(RuntimeProblem):
+    """No bot serves that queue."""
+
+
+class ConfigurationError(RuntimeProblem):
+    """A setting or a bot declaration is wrong."""

@@ -1,0 +1,111 @@
+"""Frozen value objects the store hands out; nobody else sees a database row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bots.runtime.states import CaseStatus, DeferReason, Status
+
+
+@dataclass(frozen=True)
+class ItemError:
+    kind: str  # "system" | "reject" | "lease_expired" | "unavailable"
+    code: str
+    message: str
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    queue: str
+    reference: str
+    customer_id: str | None
+    priority: int
+    status: Status
+    defer_reason: DeferReason | None
+    not_before: datetime | None
+    due_at: datetime | None
+    attempts: int
+    max_attempts: int
+    lease_owner: str | None
+    lease_expires: datetime | None
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    error: ItemError | None
+    progress: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    actor: str
+    subject: str  # "item" | "case" | "queue"
+    subject_id: str
+    queue: str | None
+    from_state: str | None
+    to_state: str | None
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseNote:
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    item_id: int
+    queue: str
+    unit: str
+    reason_code: str
+    note: str
+    status: CaseStatus
+    assignee: str | None
+    due_at: datetime | None
+    resolution: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    notes: tuple[CaseNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    item_id: int
+    sha256: str
+    media_type: str
+    filename: str
+    kind: str
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueState:
+    queue: str
+    paused: bool
+    paused_reason: str | None
+    paused_at: datetime | None
+    paused_by: str | None
+    consecutive_errors: int
+
+
+@dataclass(frozen=True)
+class BacklogPoint:
+    at: datetime
+    queue: str
+    status: str
+    reason: str | None
+    count: int

@@ -1,0 +1,33 @@
+"""Personal data in logs and lists: IBANs are masked wherever they are shown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# An IBAN: two letters, two check digits, 11 to 30 alphanumerics, possibly grouped by spaces.
+IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+
+
+def mask_iban(iban: str) -> str:
+    """DE89 3704 0044 0532 0130 00 -> DE89 **** **** **** **30 00 style: country, check digits and last 4 kept."""
+    compact = re.sub(r"\s+", "", iban).upper()
+    if len(compact) < 8:
+        return "*" * len(compact)
+    masked = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
+    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
+
+
+def mask_text(text: str) -> str:
+    return IBAN_RE.sub(lambda m: mask_iban(m.group(0)), text)
+
+
+def mask_ibans(value: Any) -> Any:
+    """A copy of `value` (JSON-like) with every IBAN in its strings masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_ibans(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_ibans(v) for v in value]
+    return value

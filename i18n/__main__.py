@@ -1,0 +1,61 @@
+"""`python -m i18n extract|update|compile`: the catalog workflow, one command each."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from babel.messages.frontend import CommandLineInterface
+
+from i18n import CATALOG_DIR, DOMAIN, compile_catalogs
+
+ROOT = CATALOG_DIR.parent
+TEMPLATE = CATALOG_DIR / f"{DOMAIN}.pot"
+
+
+def extract() -> None:
+    """Collect the msgids of bots/ into the template i18n/portalbots.pot."""
+    _pybabel(
+        "extract",
+        "--mapping-file", str(CATALOG_DIR / "babel.cfg"),
+        "--output-file", str(TEMPLATE),
+        "--project", "PortalBots",
+        "--copyright-holder", "PortalBots",
+        "--add-comments", "Translators:",
+        "--add-location", "file",
+        "--sort-by-file",
+        "bots",
+    )  # fmt: skip
+
+
+def update() -> None:
+    """Merge the template into each language's .po (new msgids appear untranslated)."""
+    _pybabel(
+        "update",
+        "--input-file", str(TEMPLATE),
+        "--output-dir", str(CATALOG_DIR),
+        "--domain", DOMAIN,
+    )  # fmt: skip
+
+
+def _pybabel(*args: str) -> None:
+    # from the project root, so the template's locations are relative paths
+    os.chdir(ROOT)
+    CommandLineInterface().run(["pybabel", *args])
+
+
+def main(argv: list[str]) -> int:
+    commands = {"extract": extract, "update": update}
+    if len(argv) != 1 or argv[0] not in (*commands, "compile"):
+        print("usage: python -m i18n extract|update|compile", file=sys.stderr)
+        return 2
+    if argv[0] == "compile":
+        for path in compile_catalogs():
+            print(f"compiled {path.relative_to(ROOT)}")
+    else:
+        commands[argv[0]]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

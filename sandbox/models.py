@@ -1,0 +1,109 @@
+"""Frozen value objects of the sandbox core system; the database module maps rows to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+LINES = ("ARK", "KV", "LEBEN", "KOMPOSIT")
+BUSINESS_UNITS = ("Kranken", "Leben", "Komposit")
+HEALTH_DEPARTMENTS = ("Voll", "Zusatz", "Pflege")
+UNIT_OF_LINE = {"ARK": "Kranken", "KV": "Kranken", "LEBEN": "Leben", "KOMPOSIT": "Komposit"}
+ACCOUNT_ROLES = ("debit", "credit")
+ROLE_LABELS = {"debit": "Beitragskonto (Lastschrift)", "credit": "Leistungskonto (Gutschrift)"}
+
+
+@dataclass(frozen=True)
+class Customer:
+    customer_id: str
+    title: str
+    first_name: str
+    last_name: str
+    birth_date: date
+    street: str
+    zip: str
+    city: str
+    country: str
+    email: str
+    is_intermediary: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    policy_number: str
+    customer_id: str
+    line: str
+    business_unit: str
+    health_department: str | None
+    status: str  # "aktiv" | "storniert" | "ruhend"
+    start_date: date
+    end_date: date | None
+    tariff: str
+    max_trip_days: int | None
+    premium: Decimal
+    payment_frequency: str
+    dunning_active: bool
+    cancellation_pending: bool
+
+
+@dataclass(frozen=True)
+class InsuredPerson:
+    policy_number: str
+    first_name: str
+    last_name: str
+    birth_date: date
+    role: str  # "VN" | "Ehepartner" | "Kind"
+
+
+@dataclass(frozen=True)
+class Account:
+    policy_number: str
+    role: str  # "debit" | "credit"
+    holder: str
+    iban: str
+    bic: str
+    bank_name: str
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    id: int
+    policy_number: str
+    role: str
+    old_iban: str | None
+    new_iban: str
+    holder: str
+    bic: str
+    bank_name: str
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    idx: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    no: int
+    mailbox_kind: str  # "postfach" | "department"
+    mailbox: str
+    message_id: str | None
+    subject: str
+    sender: str
+    to: str
+    date: str
+    body_text: str
+    received_at: datetime
+    duplicates: int
+    attachments: tuple[MailAttachment, ...]

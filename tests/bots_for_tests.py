@@ -1,0 +1,74 @@
+"""A bot for runtime tests whose behaviour the payload chooses; loaded via PORTALBOTS_BOTS in subprocesses."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bots.runtime.bot import Bot
+from bots.runtime.context import Context
+from bots.runtime.errors import HandOff, Reject, SystemUnavailable
+from bots.runtime.models import WorkItem
+
+
+class EchoRequest(BaseModel):
+    customer_id: str = Field(min_length=1)
+    action: Literal["ok", "reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
+    effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
+    hold_file: str | None = None  # "effect": write "started" here, then wait until it is deleted
+    text: str = ""
+
+
+class EchoBot(Bot):
+    queue = "echo"
+    route = "echoes"
+    title = "Echo (tests)"
+    request_model = EchoRequest
+    systems = ("policy_admin",)
+    max_attempts = 3
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        req = EchoRequest.model_validate(item.payload)
+        match req.action:
+            case "ok":
+                return {"echo": req.text}
+            case "noop":
+                return {}
+            case "reject":
+                raise Reject("test_rule", "Das geht leider nicht.")
+            case "handoff":
+                raise HandOff("Kranken", "dunning_active", "Mahnverfahren aktiv")
+            case "unavailable":
+                raise SystemUnavailable("policy_admin", "503 from the test")
+            case "error":
+                raise RuntimeError(f"boom on attempt {item.attempts}")
+            case "effect":
+                if req.hold_file:
+                    hold = Path(req.hold_file)
+                    hold.write_text("started")
+                    deadline = time.monotonic() + 120
+                    while hold.exists() and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                if ctx.recall("effect_done"):
+                    return {"effect": "already done"}
+                assert req.effect_file
+                with open(req.effect_file, "a") as fh:
+                    fh.write(f"{item.id}\n")
+                ctx.remember("effect_done", True)
+                return {"effect": "done"}
+        raise AssertionError(req.action)
+
+
+class NoopBot(Bot):
+    """For benchmarks: does nothing, gated by no system."""
+
+    queue = "noop"
+    route = "noops"
+    title = "No-op (benchmarks)"
+    request_model = EchoRequest
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        return {}

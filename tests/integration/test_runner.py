@@ -1,0 +1,292 @@
+"""The runtime end to end in one process, on SQLite and PostgreSQL: outcomes, deferrals, retries, cases."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bots.runtime.bot import Registry
+from bots.runtime.clock import FixedClock
+from bots.runtime.errors import IdempotencyConflict, InvalidTransition, StaleVersion
+from bots.runtime.maintenance import tick
+from bots.runtime.models import WorkItem
+from bots.runtime.runner import Runner
+from bots.runtime.settings import Settings
+from bots.runtime.states import CaseStatus, DeferReason, Status
+from bots.runtime.store import Store, Upload
+from tests.bots_for_tests import EchoBot
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def enqueue(self, item: WorkItem) -> None:
+        self.sent.append(item.id)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        service_hours="mon-fri 07:00-19:00",
+        smtp_port=1,  # nothing listens: alert mails fail softly
+        retry_base_seconds=30,
+        breaker_threshold=3,
+        lease_seconds=60,
+    )
+
+
+@pytest.fixture
+def runner(store: Store, settings: Settings, clock: FixedClock) -> Runner:
+    return Runner(store, Registry([EchoBot()]), settings, clock, middleware=[], rng=random.Random(1))
+
+
+def submit(store: Store, action: str = "ok", **kw: object) -> WorkItem:
+    item, created = store.submit(
+        "echo", {"customer_id": "K1", "action": action, **kw}, customer_id="K1", max_attempts=3
+    )
+    assert created
+    return item
+
+
+def transitions(store: Store, item_id: int) -> list[tuple[str | None, str | None]]:
+    return [(e.from_state, e.to_state) for e in store.events("item", item_id)]
+
+
+def test_submit_run_done(store: Store, runner: Runner) -> None:
+    item = submit(store, text="hallo")
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE
+    assert done.result == {"echo": "hallo"}
+    assert done.lease_owner is None and done.attempts == 1
+    assert transitions(store, item.id) == [(None, "pending"), ("pending", "running"), ("running", "done")]
+    assert runner.run(item.id) is None  # a duplicate delivery does nothing
+
+
+def test_reject_is_terminal_with_customer_message(store: Store, runner: Runner) -> None:
+    item = submit(store, "reject")
+    out = runner.run(item.id)
+    assert out is not None and out.status == Status.REJECTED
+    assert out.error is not None and out.error.code == "test_rule"
+    assert out.result == {"customer_message": "Das geht leider nicht."}
+    with pytest.raises(InvalidTransition):
+        store.change_status(item.id, Status.PENDING, actor="op", reason="try")
+
+
+def test_hand_off_opens_a_case_and_the_clerk_decides(store: Store, runner: Runner, clock: FixedClock) -> None:
+    item = submit(store, "handoff")
+    out = runner.run(item.id)
+    assert out is not None and out.status == Status.HANDED_OFF
+    (case,) = store.cases(units=["Kranken"])
+    assert (case.item_id, case.unit, case.reason_code, case.status) == (
+        item.id,
+        "Kranken",
+        "dunning_active",
+        "open",
+    )
+    assert case.due_at == clock.now() + EchoBot.case_sla
+    assert store.cases(units=["Leben"]) == []
+    store.claim_case(case.id, "clerk.a")
+    with pytest.raises(InvalidTransition):
+        store.resolve_case(case.id, "clerk.b", Status.DONE, "not mine")
+    store.add_case_note(case.id, "clerk.a", "Kunde angerufen")
+    case, item2 = store.resolve_case(
+        case.id, "clerk.a", Status.REJECTED, "Mahnverfahren läuft; Kunde informiert"
+    )
+    assert case.status == CaseStatus.RESOLVED and case.resolution.startswith("Mahnverfahren")
+    assert [n.text for n in case.notes] == ["Kunde angerufen"]
+    assert item2.status == Status.REJECTED
+    assert [e.to_state for e in store.events("case", case.id)] == ["open", "claimed", "claimed", "resolved"]
+
+
+def test_clerk_sends_item_back_to_the_bot(store: Store, runner: Runner) -> None:
+    item = submit(store, "handoff")
+    runner.run(item.id)
+    (case,) = store.cases()
+    _, back = store.resolve_case(case.id, "clerk.a", Status.PENDING, "Mahnverfahren beendet")
+    assert back.status == Status.PENDING and back.attempts == 0
+
+
+def test_system_error_retries_with_backoff_then_fails(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    item = submit(store, "error")
+    delays = []
+    for attempt in (1, 2):
+        out = runner.run(item.id)
+        assert (
+            out is not None
+            and out.status == Status.DEFERRED
+            and out.defer_reason == DeferReason.RETRY_BACKOFF
+        )
+        assert (
+            out.error is not None
+            and out.error.kind == "system"
+            and "Traceback" in (out.error.traceback or "")
+        )
+        assert f"boom on attempt {attempt}" in out.error.message
+        delays.append((out.not_before - clock.now()).total_seconds())
+        assert store.release_due() == []  # not due yet
+        clock.set(out.not_before)
+        (released,) = store.release_due()
+        assert released.status == Status.PENDING
+    # exponential with ±20 % jitter: about 30 s, then about 60 s
+    assert 24 <= delays[0] <= 36 and 48 <= delays[1] <= 72
+    out = runner.run(item.id)
+    assert out is not None and out.status == Status.FAILED and out.attempts == 3
+    retried = store.change_status(item.id, Status.PENDING, actor="op", reason="fixed", reset_attempts=True)
+    assert retried.attempts == 0
+    store.change_status(
+        item.id,
+        Status.DEFERRED,
+        actor="op",
+        reason="later",
+        defer_reason=DeferReason.POSTPONED,
+        not_before=clock.now() + timedelta(hours=1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("local_now", "expected_local"),
+    [
+        (berlin(2026, 11, 28, 23, 0), berlin(2026, 11, 30, 7, 0)),  # Saturday 23:00 -> Monday
+        (
+            berlin(2026, 12, 24, 10, 0),
+            berlin(2026, 12, 28, 7, 0),
+        ),  # Christmas Eve (closing day), 25/26 holidays
+        (berlin(2026, 3, 29, 12, 0), berlin(2026, 3, 30, 7, 0)),  # last Sunday of March: +02:00 on Monday
+        (berlin(2026, 10, 25, 2, 30), berlin(2026, 10, 26, 7, 0)),  # last Sunday of October: +01:00 on Monday
+        (berlin(2026, 11, 24, 19, 0), berlin(2026, 11, 25, 7, 0)),  # Tuesday, just after closing
+    ],
+)
+def test_closed_window_defers_to_the_exact_next_opening(
+    store: Store, runner: Runner, clock: FixedClock, local_now: datetime, expected_local: datetime
+) -> None:
+    clock.set(local_now)
+    item = submit(store)
+    out = runner.run(item.id)
+    assert out is not None and out.status == Status.DEFERRED
+    assert out.defer_reason == DeferReason.SERVICE_WINDOW
+    assert out.not_before == expected_local.astimezone(UTC)
+    assert out.attempts == 0  # a closed window uses no attempt
+    clock.set(expected_local - timedelta(seconds=1))
+    assert store.release_due() == []
+    clock.set(expected_local)
+    assert [i.id for i in store.release_due()] == [item.id]
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE and done.attempts == 1
+
+
+def test_system_unavailable_defers_without_using_an_attempt(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    item = submit(store, "unavailable")
+    out = runner.run(item.id)
+    assert (
+        out is not None and out.status == Status.DEFERRED and out.defer_reason == DeferReason.SERVICE_WINDOW
+    )
+    assert out.attempts == 0
+    assert out.not_before == clock.now() + timedelta(seconds=30)
+
+
+def test_idempotency_key(store: Store) -> None:
+    a, created_a = store.submit("echo", {"customer_id": "K1"}, reference="key-1")
+    b, created_b = store.submit("echo", {"customer_id": "K1"}, reference="key-1")
+    assert created_a and not created_b and a.id == b.id
+    with pytest.raises(IdempotencyConflict):
+        store.submit("echo", {"customer_id": "K2"}, reference="key-1")
+    c, _ = store.submit("other", {"customer_id": "K1"}, reference="key-1")  # unique per queue
+    assert c.id != a.id
+
+
+def test_uploads_are_stored_with_the_item(store: Store) -> None:
+    item, _ = store.submit(
+        "echo", {"customer_id": "K1"}, uploads=[Upload("a.pdf", "application/pdf", b"%PDF-1")]
+    )
+    (art,) = store.artifacts(item.id)
+    assert (art.filename, art.kind, art.size) == ("a.pdf", "upload", 6)
+    assert store.artifact_bytes(art.id)[1] == b"%PDF-1"
+    again = store.add_artifact(item.id, b"%PDF-1", "application/pdf", "a.pdf", "upload")
+    assert again.id == art.id  # content-addressed, stored once
+
+
+def test_claim_order_priority_due_age(store: Store, runner: Runner) -> None:
+    low, _ = store.submit("echo", {"customer_id": "K", "text": "low"}, due_in=timedelta(hours=1))
+    late, _ = store.submit(
+        "echo", {"customer_id": "K", "text": "late"}, due_in=timedelta(hours=5), priority=5
+    )
+    soon, _ = store.submit(
+        "echo", {"customer_id": "K", "text": "soon"}, due_in=timedelta(hours=2), priority=5
+    )
+    order = [runner.run_next("echo").id for _ in range(3)]  # type: ignore[union-attr]
+    assert order == [soon.id, late.id, low.id]
+    assert runner.run_next("echo") is None
+
+
+def test_expired_lease_is_reaped_and_counted(store: Store, clock: FixedClock) -> None:
+    item = submit(store)
+    claimed = store.claim(item.id, "w1", timedelta(seconds=60))
+    assert claimed is not None and store.claim(item.id, "w2", timedelta(seconds=60)) is None
+    assert store.reap_expired() == []
+    clock.advance(timedelta(seconds=61))
+    (reaped,) = store.reap_expired()
+    assert reaped.status == Status.PENDING and reaped.attempts == 1
+    assert reaped.error is not None and reaped.error.kind == "lease_expired"
+    with pytest.raises(StaleVersion):  # the dead worker's late outcome is refused
+        store.finish(claimed, Status.DONE, actor="w1", reason="late")
+    sent = Recorder()
+    for _ in range(2):
+        store.claim(item.id, "w", timedelta(seconds=60))
+        clock.advance(timedelta(seconds=61))
+        tick(store, sent)
+    assert store.get(item.id).status == Status.FAILED  # 3 of 3 attempts used up by lost workers
+
+
+def test_circuit_breaker_pauses_queue_and_keeps_accepting(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    for _ in range(3):
+        runner.run(submit(store, "error").id)
+    state = store.queue_state("echo")
+    assert (
+        state.paused
+        and state.paused_by == "circuit-breaker"
+        and "3 Systemfehler" in (state.paused_reason or "")
+    )
+    waiting = submit(store)
+    assert runner.run(waiting.id) is None and store.get(waiting.id).status == Status.PENDING
+    assert [e.to_state for e in store.recent_events(queue="echo") if e.subject == "queue"] == ["paused"]
+    assert store.resume_queue("echo", "supervisor", "DB wieder da")
+    assert runner.run(waiting.id).status == Status.DONE  # type: ignore[union-attr]
+    assert store.queue_state("echo").consecutive_errors == 0
+
+
+def test_backlog_snapshot(store: Store, runner: Runner, clock: FixedClock) -> None:
+    clock.set(berlin(2026, 11, 28, 23, 0))
+    for _ in range(3):
+        runner.run(submit(store).id)
+    submit(store)
+    assert store.record_backlog() == 2
+    points = {(p.status, p.reason): p.count for p in store.backlog(clock.now() - timedelta(minutes=1))}
+    assert points == {("deferred", "service_window"): 3, ("pending", None): 1}
+
+
+def test_stale_version_on_concurrent_operator_change(store: Store, runner: Runner) -> None:
+    item = submit(store, "error")
+    runner.run(item.id)
+    current = store.get(item.id)
+    store.change_status(item.id, Status.PENDING, actor="op1", reason="now", expected_version=current.version)
+    with pytest.raises((StaleVersion, InvalidTransition)):
+        store.change_status(
+            item.id, Status.PENDING, actor="op2", reason="now", expected_version=current.version
+        )
