@@ -1,9 +1,10 @@
-"""`python -m i18n extract|update|compile`: the catalog workflow, one command each."""
+"""`python -m i18n extract [OUTPUT.pot]|update|compile`: the catalog workflow, one command each."""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 
@@ -13,12 +14,12 @@ ROOT = CATALOG_DIR.parent
 TEMPLATE = CATALOG_DIR / f"{DOMAIN}.pot"
 
 
-def extract() -> None:
-    """Collect the msgids of bots/ into the template i18n/portalbots.pot."""
+def extract(output: Path = TEMPLATE) -> None:
+    """Collect the msgids of bots/ into the template i18n/portalbots.pot (or `output`)."""
     _pybabel(
         "extract",
         "--mapping-file", str(CATALOG_DIR / "babel.cfg"),
-        "--output-file", str(TEMPLATE),
+        "--output-file", str(output.resolve()),
         "--project", "PortalBots",
         "--copyright-holder", "PortalBots",
         "--add-comments", "Translators:",
@@ -45,15 +46,17 @@ def _pybabel(*args: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"extract": extract, "update": update}
-    if len(argv) != 1 or argv[0] not in (*commands, "compile"):
-        print("usage: python -m i18n extract|update|compile", file=sys.stderr)
-        return 2
-    if argv[0] == "compile":
+    if argv[:1] == ["extract"] and len(argv) <= 2:
+        # an explicit output file lets a check compare the code with the template without touching it
+        extract(Path(argv[1]) if len(argv) == 2 else TEMPLATE)
+    elif argv == ["update"]:
+        update()
+    elif argv == ["compile"]:
         for path in compile_catalogs():
             print(f"compiled {path.relative_to(ROOT)}")
     else:
-        commands[argv[0]]()
+        print("usage: python -m i18n extract [OUTPUT.pot] | update | compile", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -139,9 +140,15 @@ attachments = sa.Table(
 )
 
 
+# letters that Unicode does not decompose into a base letter plus a mark
+_FOLD_EXTRA = str.maketrans({"ł": "l", "ø": "o", "ı": "i", "đ": "d", "æ": "ae", "œ": "oe"})
+
+
 def search_key(text: str) -> str:
-    """Casefolded form used for name search (ß -> ss, Ł -> ł)."""
-    return " ".join(text.casefold().split())
+    """Folded form used for name search: case and diacritics ignored (Weiß ~ weiss, Łucja ~ lucja)."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD_EXTRA))
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return " ".join(plain.split())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

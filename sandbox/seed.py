@@ -121,7 +121,7 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
     records = []
     for customer in db.all_customers():
         policies = [
-            _policy_record(p, db.insured_persons(p.policy_number), db.accounts(p.policy_number))
+            policy_record(p, db.insured_persons(p.policy_number), db.accounts(p.policy_number))
             for p in db.policies_of(customer.customer_id)
         ]
         records.append(
@@ -140,7 +140,7 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
     return SeedSummary(rng_seed=rng_seed, customers=tuple(records))
 
 
-def _policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[Account]) -> dict[str, Any]:
+def policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[Account]) -> dict[str, Any]:
     return {
         "policy_number": policy.policy_number,
         "line": policy.line,

@@ -18,7 +18,7 @@ class EchoRequest(BaseModel):
     customer_id: str = Field(min_length=1)
     action: Literal["ok", "reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
-    hold_file: str | None = None  # "effect": write "started" here, then wait until it is deleted
+    hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
     text: str = ""
 
 
@@ -46,7 +46,7 @@ class EchoBot(Bot):
             case "error":
                 raise RuntimeError(f"boom on attempt {item.attempts}")
             case "effect":
-                if req.hold_file:
+                if req.hold_file and item.attempts == 1:  # only the first try waits to be killed
                     hold = Path(req.hold_file)
                     hold.write_text("started")
                     deadline = time.monotonic() + 120

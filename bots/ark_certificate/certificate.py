@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
-from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -27,13 +26,15 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     Flowable,
+    Frame,
     Image,
     KeepTogether,
     ListFlowable,
     ListItem,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -51,6 +52,9 @@ FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
 # Babel locale per certificate language: day-month order and European conventions for English too
 FORMAT_LOCALES = {"de": "de_DE", "en": "en_GB", "es": "es_ES", "fr": "fr_FR"}
+MARGIN_X = 20 * mm
+CONTENT_WIDTH = A4[0] - 2 * MARGIN_X
+LABEL_WIDTH = 58 * mm
 # Visa Code (Regulation (EC) No 810/2009) Art. 15: at least EUR 30,000 for a Schengen visa
 SCHENGEN_MINIMUM_COVER_EUR = Decimal(30000)
 
@@ -60,6 +64,8 @@ EMERGENCY = colors.HexColor("#a4201b")
 EMERGENCY_LIGHT = colors.HexColor("#fbeceb")
 GREY = colors.HexColor("#5f6b70")
 RULE = colors.HexColor("#c5d3d5")
+EMERGENCY_PHONE_SIZE = 15
+EMERGENCY_PHONE_WIDTH = 62 * mm
 
 
 @dataclass(frozen=True)
@@ -166,16 +172,68 @@ def certificate_filename(data: CertificateData, lang: str) -> str:
     return f"{data.certificate_number}_{lang}.pdf"
 
 
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """One rendered certificate, ready to be stored as an artifact and delivered."""
+
+    lang: str
+    filename: str
+    pdf: bytes
+    certificate_number: str
+
+    media_type = "application/pdf"
+
+
+def issue_certificates(
+    request: ArkRequest, facts: PolicyFacts, issue_date: date, insurer: Insurer
+) -> list[IssuedCertificate]:
+    """One certificate per requested language, in the request's order; call after rules.check passed."""
+    issued = []
+    for lang in request.languages:
+        data = CertificateData.build(request, facts, lang, issue_date)
+        issued.append(
+            IssuedCertificate(
+                lang=lang,
+                filename=certificate_filename(data, lang),
+                pdf=render_certificate(data, lang, insurer),
+                certificate_number=data.certificate_number,
+            )
+        )
+    return issued
+
+
+class UnprintableName(ValueError):
+    """An insured person's name has characters the certificate font cannot draw."""
+
+
 def render_certificate(data: CertificateData, lang: str, insurer: Insurer) -> bytes:
-    """One A4 certificate in `lang` as PDF bytes."""
+    """One A4 certificate in `lang` as PDF bytes; raises UnprintableName rather than drop a letter."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported certificate language {lang!r}")
-    _register_fonts()
+    register_fonts()
+    for person in data.insured_persons:
+        missing = missing_glyphs(person.full_name)
+        if missing:
+            raise UnprintableName(
+                f"no glyph for {''.join(sorted(missing))!r} in the name of an insured person "
+                f"born {person.birth_date.isoformat()}"
+            )
     return _Renderer(data, lang, insurer).render()
 
 
+def missing_glyphs(text: str) -> set[str]:
+    """Characters of `text` that the bundled fonts (regular or bold) cannot draw."""
+    register_fonts()
+    missing = set()
+    for font in (FONT, FONT_BOLD):
+        glyphs = pdfmetrics.getFont(font).face.charToGlyph
+        missing |= {char for char in text if not char.isspace() and ord(char) not in glyphs}
+    return missing
+
+
 @cache
-def _register_fonts() -> None:
+def register_fonts() -> None:
+    """Make the bundled DejaVu fonts known to reportlab (once per process)."""
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
@@ -188,20 +246,36 @@ def _styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", base, fontSize=7.5, leading=10, textColor=GREY),
         "insurer": ParagraphStyle("insurer", base, fontSize=8, leading=10.5, alignment=TA_RIGHT),
         "title": ParagraphStyle(
-            "title", base, fontName=FONT_BOLD, fontSize=17, leading=21, textColor=BRAND, spaceAfter=2
+            "title", base, fontName=FONT_BOLD, fontSize=16, leading=20, textColor=BRAND, spaceAfter=1
         ),
-        "subtitle": ParagraphStyle("subtitle", base, textColor=GREY, spaceAfter=8),
+        "subtitle": ParagraphStyle("subtitle", base, textColor=GREY, spaceAfter=7),
         "heading": ParagraphStyle(
-            "heading", base, fontName=FONT_BOLD, fontSize=10.5, leading=14, textColor=BRAND, spaceBefore=9
+            "heading",
+            base,
+            fontName=FONT_BOLD,
+            fontSize=10.5,
+            leading=13,
+            textColor=BRAND,
+            spaceBefore=7,
+            spaceAfter=2,
         ),
         "label": ParagraphStyle("label", base, textColor=GREY),
         "value": ParagraphStyle("value", base, fontName=FONT_BOLD),
         "cell_head": ParagraphStyle("cell_head", base, fontName=FONT_BOLD, textColor=colors.white),
         "emergency": ParagraphStyle(
-            "emergency", base, fontName=FONT_BOLD, fontSize=10.5, leading=14, textColor=EMERGENCY
+            "emergency", base, fontName=FONT_BOLD, fontSize=10, leading=13, textColor=EMERGENCY, spaceAfter=1
+        ),
+        "emergency_label": ParagraphStyle(
+            "emergency_label", base, fontSize=7.5, leading=10, textColor=EMERGENCY, alignment=TA_RIGHT
         ),
         "emergency_phone": ParagraphStyle(
-            "emergency_phone", base, fontName=FONT_BOLD, fontSize=15, leading=19, textColor=EMERGENCY
+            "emergency_phone",
+            base,
+            fontName=FONT_BOLD,
+            fontSize=EMERGENCY_PHONE_SIZE,
+            leading=EMERGENCY_PHONE_SIZE * 1.25,
+            textColor=EMERGENCY,
+            alignment=TA_RIGHT,
         ),
         "statement": ParagraphStyle("statement", base, leading=12.5),
     }
@@ -223,13 +297,18 @@ class _Renderer:
     def render(self) -> bytes:
         _ = self._
         out = io.BytesIO()
-        doc = SimpleDocTemplate(
+        doc = BaseDocTemplate(
             out,
             pagesize=A4,
-            leftMargin=20 * mm,
-            rightMargin=20 * mm,
-            topMargin=16 * mm,
-            bottomMargin=24 * mm,
+            leftMargin=MARGIN_X,
+            rightMargin=MARGIN_X,
+            topMargin=12 * mm,
+            bottomMargin=21 * mm,
+            # no timestamp or random id: a retried item yields the very same bytes (content-addressed)
+            invariant=True,
+            displayDocTitle=True,
+            # else every page references Helvetica, a font without Ł, Ş or ő
+            initialFontName=FONT,
             title=_("Certificate of travel health insurance") + " " + self.data.certificate_number,
             author=self.insurer.name,
             subject=_("Travel health insurance, destination %(country)s, %(period)s")
@@ -237,7 +316,19 @@ class _Renderer:
             creator="PortalBots",
             lang=self.locale.replace("_", "-"),
         )
-        doc.build(self.story(), onFirstPage=self.footer, onLaterPages=self.footer)
+        # a frame without padding, so paragraphs and tables share one left edge
+        frame = Frame(
+            doc.leftMargin,
+            doc.bottomMargin,
+            doc.width,
+            doc.height,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        doc.addPageTemplates([PageTemplate("certificate", frames=[frame], onPage=self.footer)])
+        doc.build(self.story())
         return out.getvalue()
 
     @property
@@ -252,14 +343,20 @@ class _Renderer:
         return format_date(value, form, locale=self.locale)
 
     def money(self, amount: Decimal) -> str:
-        return format_currency(amount, "EUR", locale=self.locale)
+        """Whole euros without cents ("30.000 €", as insurers print sums insured), else with cents."""
+        if amount != amount.to_integral_value():
+            return format_currency(amount, "EUR", locale=self.locale)
+        pattern = Locale.parse(self.locale).currency_formats["standard"].pattern
+        return format_currency(
+            amount, "EUR", locale=self.locale, format=pattern.replace(".00", ""), currency_digits=False
+        )
 
     def story(self) -> list[Flowable]:
         _ = self._
         s = self.s
         return [
             self.letterhead(),
-            Spacer(1, 9 * mm),
+            Spacer(1, 5 * mm),
             Paragraph(_("Certificate of travel health insurance"), s["title"]),
             Paragraph(
                 _("For presentation to consulates, visa authorities, doctors and hospitals"), s["subtitle"]
@@ -281,15 +378,17 @@ class _Renderer:
             escape(ins.street),
             escape(ins.city),
             f"{escape(phone)} {escape(ins.phone)}",
-            f"{escape(ins.email)} · {escape(ins.website)}",
+            escape(ins.email),
         ]
         table = Table(
             [[self.logo(), Paragraph("<br/>".join(lines), self.s["insurer"])]],
-            colWidths=[95 * mm, 75 * mm],
+            colWidths=[CONTENT_WIDTH - 75 * mm, 75 * mm],
         )
         table.setStyle(
             TableStyle(
                 [
+                    # a table sets its own font even around Paragraph cells; keep it ours
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -313,6 +412,7 @@ class _Renderer:
     def emergency_box(self) -> Table:
         _ = self._
         s = self.s
+        padding = 8
         table = Table(
             [
                 [
@@ -326,25 +426,39 @@ class _Renderer:
                             s["base"],
                         ),
                     ],
-                    Paragraph(escape(self.insurer.emergency_phone), s["emergency_phone"]),
+                    [
+                        Paragraph(escape(_("Emergency number (24/7)")), s["emergency_label"]),
+                        self.phone(self.insurer.emergency_phone, EMERGENCY_PHONE_WIDTH - 2 * padding),
+                    ],
                 ]
             ],
-            colWidths=[112 * mm, 58 * mm],
+            colWidths=[CONTENT_WIDTH - EMERGENCY_PHONE_WIDTH, EMERGENCY_PHONE_WIDTH],
         )
         table.setStyle(
             TableStyle(
                 [
+                    # a table sets its own font even around Paragraph cells; keep it ours
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
                     ("BACKGROUND", (0, 0), (-1, -1), EMERGENCY_LIGHT),
                     ("LINEBEFORE", (0, 0), (0, 0), 3, EMERGENCY),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 8),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 8),
-                    ("TOPPADDING", (0, 0), (-1, -1), 7),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                    ("LEFTPADDING", (0, 0), (-1, -1), padding),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), padding),
+                    ("TOPPADDING", (0, 0), (-1, -1), 6),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
                 ]
             )
         )
         return table
+
+    def phone(self, number: str, width: float) -> Paragraph:
+        """The number on one line: a number broken over two lines gets misdialled."""
+        size = EMERGENCY_PHONE_SIZE
+        natural = pdfmetrics.stringWidth(number, FONT_BOLD, size)
+        if natural > width:
+            size = max(9.0, size * width / natural)
+        style = ParagraphStyle("phone", self.s["emergency_phone"], fontSize=size, leading=size * 1.25)
+        return Paragraph(escape(number), style)
 
     def details_table(self) -> Table:
         _ = self._
@@ -367,14 +481,16 @@ class _Renderer:
                 [Paragraph(escape(label), s["label"]), Paragraph(escape(value), s["value"])]
                 for label, value in rows
             ],
-            colWidths=[52 * mm, 118 * mm],
+            colWidths=[LABEL_WIDTH, CONTENT_WIDTH - LABEL_WIDTH],
         )
         table.setStyle(
             TableStyle(
                 [
+                    # a table sets its own font even around Paragraph cells; keep it ours
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
                     ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ]
@@ -397,16 +513,19 @@ class _Renderer:
             ]
             for person in self.data.insured_persons
         ]
-        table = Table([head, *rows], colWidths=[62 * mm, 68 * mm, 40 * mm], repeatRows=1)
+        widths = [62 * mm, CONTENT_WIDTH - 104 * mm, 42 * mm]
+        table = Table([head, *rows], colWidths=widths, repeatRows=1)
         table.setStyle(
             TableStyle(
                 [
+                    # a table sets its own font even around Paragraph cells; keep it ours
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
                     ("BACKGROUND", (0, 0), (-1, 0), BRAND),
                     ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, BRAND_LIGHT]),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                    ("TOPPADDING", (0, 0), (-1, -1), 3.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4.5),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
                     ("LINEBELOW", (0, -1), (-1, -1), 0.6, BRAND),
                 ]
             )
@@ -438,8 +557,8 @@ class _Renderer:
                 bulletFontName=FONT,
                 bulletFontSize=9,
                 leftIndent=12,
-                spaceBefore=3,
-                spaceAfter=5,
+                spaceBefore=2,
+                spaceAfter=4,
             ),
             self.label_table(
                 [
@@ -450,7 +569,7 @@ class _Renderer:
                     (_("Deductible"), deductible),
                 ]
             ),
-            Spacer(1, 6),
+            Spacer(1, 5),
         ]
         if d.meets_schengen_requirements:
             schengen = _(
@@ -460,7 +579,7 @@ class _Renderer:
                 "repatriation for medical reasons with a minimum cover of %(amount)s, and "
                 "has no deductible."
             ) % {"amount": self.money(SCHENGEN_MINIMUM_COVER_EUR)}
-            flowables += [self.statement(_("Schengen visa:"), schengen), Spacer(1, 4)]
+            flowables += [self.statement(_("Schengen visa:"), schengen), Spacer(1, 3)]
         settlement = _(
             "Doctors and hospitals may send their invoices directly to us; we settle "
             "them with the provider. Before admission to hospital, please call our "
@@ -481,31 +600,31 @@ class _Renderer:
             "date": self.date(d.issue_date),
         }
         return [
-            Spacer(1, 10),
+            Spacer(1, 8),
             self.label_table([(_("Place and date of issue"), place_date), (_("Insurer"), self.insurer.name)]),
-            Spacer(1, 6),
+            Spacer(1, 4),
             Paragraph(
                 escape(_("This certificate was issued automatically and is valid without signature.")),
                 s["small"],
             ),
         ]
 
-    def footer(self, canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    def footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
         _ = self._
         ins = self.insurer
         width, _height = A4
         canvas.saveState()
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
-        canvas.line(20 * mm, 17 * mm, width - 20 * mm, 17 * mm)
+        canvas.line(MARGIN_X, 16 * mm, width - MARGIN_X, 16 * mm)
         canvas.setFont(FONT, 7)
         canvas.setFillColor(GREY)
-        canvas.drawString(20 * mm, 13 * mm, f"{ins.name} · {ins.street} · {ins.city}")
-        canvas.drawString(20 * mm, 9.5 * mm, f"{ins.phone} · {ins.email} · {ins.website}")
+        canvas.drawString(MARGIN_X, 12 * mm, f"{ins.name} · {ins.street} · {ins.city}")
+        canvas.drawString(MARGIN_X, 8.5 * mm, f"{ins.phone} · {ins.email} · {ins.website}")
         page = _("Page %(page)d") % {"page": doc.page}
         number = _("Certificate number") + " " + self.data.certificate_number
-        canvas.drawRightString(width - 20 * mm, 13 * mm, number)
-        canvas.drawRightString(width - 20 * mm, 9.5 * mm, page)
+        canvas.drawRightString(width - MARGIN_X, 12 * mm, number)
+        canvas.drawRightString(width - MARGIN_X, 8.5 * mm, page)
         canvas.restoreState()
 
 
@@ -520,17 +639,16 @@ class _GeneratedLogo(Flowable):
         self.height = self.size
 
     def draw(self) -> None:
+        # drawn on the canvas directly: a reportlab Drawing would reference Helvetica
         canvas = self.canv
-        mark = Drawing(self.size, self.size)
-        mark.add(
-            Rect(0, 0, self.size, self.size, rx=2.5 * mm, ry=2.5 * mm, fillColor=BRAND, strokeColor=None)
-        )
+        canvas.setFillColor(BRAND)
+        canvas.roundRect(0, 0, self.size, self.size, 2.5 * mm, stroke=0, fill=1)
         bar, arm = self.size * 0.2, self.size * 0.6
         offset = (self.size - arm) / 2
         middle = (self.size - bar) / 2
-        mark.add(Rect(offset, middle, arm, bar, fillColor=colors.white, strokeColor=None))
-        mark.add(Rect(middle, offset, bar, arm, fillColor=colors.white, strokeColor=None))
-        mark.drawOn(canvas, 0, 0)
+        canvas.setFillColor(colors.white)
+        canvas.rect(offset, middle, arm, bar, stroke=0, fill=1)
+        canvas.rect(middle, offset, bar, arm, stroke=0, fill=1)
         words = self.name.split()
         first, rest = " ".join(words[:1]), " ".join(words[1:])
         canvas.setFillColor(BRAND)

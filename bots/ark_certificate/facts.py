@@ -8,6 +8,8 @@ from decimal import Decimal
 
 ARK_LINE = "ARK"
 ACTIVE_STATUS = "aktiv"
+# the tariff's maximum trip length when the core system states none
+DEFAULT_MAX_TRIP_DAYS = 42
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class PolicyFacts:
     start_date: date
     end_date: date | None
     tariff_name: str
-    max_trip_days: int
     insured_persons: tuple[InsuredPerson, ...]
+    max_trip_days: int = DEFAULT_MAX_TRIP_DAYS
     minimum_cover_eur: Decimal = Decimal(30000)
     deductible_eur: Decimal = Decimal(0)

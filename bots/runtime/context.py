@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock
@@ -12,6 +13,9 @@ from bots.runtime.mail import Mailer
 from bots.runtime.models import Artifact, WorkItem
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 
 @dataclass
@@ -30,6 +34,13 @@ class Context:
 
     def save_artifact(self, data: bytes, media_type: str, filename: str, kind: str) -> Artifact:
         return self.store.add_artifact(self.item.id, data, media_type, filename, kind)
+
+    def browser(self, **options: Any) -> AbstractContextManager[Page]:
+        """A page in a fresh browser context for this item: `with ctx.browser() as page:` (see runtime.browser)."""
+        # Imported here so that only processes that drive a browser load Playwright.
+        from bots.runtime.browser import session
+
+        return session(self, **options)
 
     def uploads(self) -> list[Artifact]:
         return [a for a in self.store.artifacts(self.item.id) if a.kind == "upload"]

@@ -42,9 +42,10 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def configure(settings: Settings | None = None) -> Celery:
+def configure(settings: Settings | None = None, celery: Celery = app) -> Celery:
+    """Apply the settings to `celery` (the process-wide app unless given) and return it."""
     settings = settings or get_settings()
-    app.conf.update(
+    celery.conf.update(
         **broker_options(settings),
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -65,7 +66,7 @@ def configure(settings: Settings | None = None) -> Celery:
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )
-    return app
+    return celery
 
 
 class CeleryDispatcher:
@@ -111,6 +112,13 @@ def _close_resources(**_: Any) -> None:
                     log.exception("closing %r failed", resource)
         _runner.store.dispose()
         _runner = None
+
+
+@signals.worker_process_shutdown.connect
+def _close_browser(**_: Any) -> None:
+    from bots.runtime.browser import shutdown  # imported here: only processes that drive a browser need it
+
+    shutdown()
 
 
 @app.task(name="portalbots.run_item", acks_late=True, reject_on_worker_lost=True, ignore_result=True)

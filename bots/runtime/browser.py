@@ -1,0 +1,293 @@
+"""One headless Chromium per worker process, a fresh browser context per item, evidence when a step fails."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from bots.runtime.errors import Outcome
+from bots.runtime.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from bots.runtime.context import Context
+
+log = logging.getLogger(__name__)
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+# Used until settings carry browser_timeout_ms / browser_navigation_timeout_ms.
+DEFAULT_TIMEOUT_MS = 15_000.0
+DEFAULT_NAVIGATION_TIMEOUT_MS = 30_000.0
+SCREENSHOT_TIMEOUT_MS = 10_000.0
+VIEWPORT = {"width": 1280, "height": 900}
+
+SCREENSHOT_KIND = "screenshot"
+TRACE_KIND = "trace"
+
+# Playwright objects inherited through fork belong to the parent's driver: never touched in the child, and
+# kept referenced so that collecting them cannot close pipes or transports in the child either.
+_inherited: list[object] = []
+
+
+class _Driver:
+    """The Playwright driver of this process; its sync API allows one per thread, so browsers share it."""
+
+    playwright: ClassVar[Playwright | None] = None
+    pid: ClassVar[int | None] = None
+    thread: ClassVar[int | None] = None
+    holders: ClassVar[weakref.WeakSet[ProcessBrowser]] = weakref.WeakSet()  # those with a running browser
+
+    @classmethod
+    def get(cls) -> Playwright:
+        cls.forget_if_inherited()
+        if cls.playwright is None:
+            cls.playwright = sync_playwright().start()
+            cls.pid, cls.thread = os.getpid(), threading.get_ident()
+        cls.check_thread()
+        return cls.playwright
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.forget_if_inherited()
+        playwright, cls.playwright = cls.playwright, None
+        if playwright is not None:
+            cls.check_thread()
+            try:
+                playwright.stop()
+            except Exception:
+                log.warning("stopping Playwright failed", exc_info=True)
+        cls.pid = cls.thread = None
+
+    @classmethod
+    def forget_if_inherited(cls) -> None:
+        if cls.pid is not None and cls.pid != os.getpid():
+            _inherited.append(cls.playwright)
+            cls.playwright = None
+            cls.pid = cls.thread = None
+            cls.holders = weakref.WeakSet()
+
+    @classmethod
+    def check_thread(cls) -> None:
+        if cls.thread is not None and cls.thread != threading.get_ident():
+            raise RuntimeError("Playwright is used from a thread other than the one that started it")
+
+
+class ProcessBrowser:
+    """A Chromium of this process: launched on first use, relaunched after a crash, dropped after fork.
+
+    Playwright's sync API is bound to the thread that started it, so all use must come from one thread.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout_ms: float | None = None,
+        navigation_timeout_ms: float | None = None,
+        trace: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.timeout_ms = float(
+            timeout_ms
+            if timeout_ms is not None
+            else getattr(settings, "browser_timeout_ms", DEFAULT_TIMEOUT_MS)
+        )
+        self.navigation_timeout_ms = float(
+            navigation_timeout_ms
+            if navigation_timeout_ms is not None
+            else getattr(settings, "browser_navigation_timeout_ms", DEFAULT_NAVIGATION_TIMEOUT_MS)
+        )
+        self.trace = trace
+        self.launches = 0  # how many Chromiums this object started in this process
+        self._pid: int | None = None
+        self._browser: Browser | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The process that owns the running browser, if any."""
+        return self._pid if self._browser is not None else None
+
+    def browser(self) -> Browser:
+        """The running browser; started now if there is none, it died, or it was inherited through fork."""
+        self._drop_if_inherited()
+        if self._browser is not None:
+            _Driver.check_thread()
+            if self._browser.is_connected():
+                return self._browser
+            log.warning("browser disconnected; relaunching")
+            self._close_browser()
+        return self._launch()
+
+    @contextmanager
+    def session(
+        self,
+        ctx: Context,
+        *,
+        base_url: str | None = None,
+        timeout_ms: float | None = None,
+        **context_options: Any,
+    ) -> Iterator[Page]:
+        """A page in a fresh browser context for `ctx.item`; always closed.
+
+        When an error escapes the block (not a bot's `Outcome`), a full-page screenshot and the Playwright
+        trace are saved as artifacts of the item first; the error propagates unchanged.
+        """
+        context = self._new_context(base_url, timeout_ms, context_options)
+        page: Page | None = None
+        try:
+            page = context.new_page()
+            yield page
+        except Exception as exc:
+            if not isinstance(exc, Outcome):
+                self._save_evidence(context, page, ctx)
+            raise
+        finally:
+            self._close_context(context)
+
+    def close(self) -> None:
+        """Close this browser, and the driver when no other browser uses it; a no-op after fork or when idle."""
+        self._drop_if_inherited()
+        self._close_browser()
+        self._pid = None
+        if not _Driver.holders:
+            _Driver.stop()
+
+    # ------------------------------------------------------------------ internals
+
+    def _launch(self) -> Browser:
+        try:
+            browser = self._launch_chromium(_Driver.get())
+        except PlaywrightError:
+            # The driver itself may have gone with the browser: start it afresh, once.
+            log.warning("launching Chromium failed; restarting Playwright", exc_info=True)
+            _Driver.stop()
+            browser = self._launch_chromium(_Driver.get())
+        self._browser, self._pid = browser, os.getpid()
+        _Driver.holders.add(self)
+        self.launches += 1
+        return browser
+
+    def _launch_chromium(self, playwright: Playwright) -> Browser:
+        return playwright.chromium.launch(
+            executable_path=self.settings.chromium_path,
+            headless=self.settings.browser_headless,
+            args=list(CHROMIUM_ARGS),
+        )
+
+    def _new_context(
+        self, base_url: str | None, timeout_ms: float | None, options: dict[str, Any]
+    ) -> BrowserContext:
+        options = {
+            "locale": "de-DE",
+            "timezone_id": self.settings.timezone,
+            "viewport": VIEWPORT,
+            **({"base_url": base_url} if base_url else {}),
+            **options,
+        }
+        try:
+            context = self.browser().new_context(**options)
+        except PlaywrightError as exc:
+            # A browser killed since its last use still looks connected until the driver reports it.
+            log.warning("new browser context failed (%s); relaunching the browser", str(exc).splitlines()[0])
+            self._close_browser()
+            context = self.browser().new_context(**options)
+        context.set_default_timeout(self.timeout_ms if timeout_ms is None else timeout_ms)
+        context.set_default_navigation_timeout(self.navigation_timeout_ms)
+        if self.trace:
+            context.tracing.start(screenshots=True, snapshots=True)
+        return context
+
+    def _save_evidence(self, context: BrowserContext, page: Page | None, ctx: Context) -> None:
+        stem = f"item-{ctx.item.id}-attempt-{ctx.item.attempts}"
+        # The page the block got, or the newest still open one (a popup it followed).
+        open_pages = [p for p in context.pages if not p.is_closed()]
+        target = page if page is not None and not page.is_closed() else next(reversed(open_pages), None)
+        if target is not None:
+            try:
+                png = target.screenshot(full_page=True, type="png", timeout=SCREENSHOT_TIMEOUT_MS)
+                ctx.save_artifact(png, "image/png", f"{stem}-failure.png", SCREENSHOT_KIND)
+            except Exception:
+                log.warning("item %s: no failure screenshot", ctx.item.id, exc_info=True)
+        if self.trace:
+            try:
+                with tempfile.TemporaryDirectory(prefix="portalbots-trace-") as tmp:
+                    path = Path(tmp) / "trace.zip"
+                    context.tracing.stop(path=path)
+                    ctx.save_artifact(path.read_bytes(), "application/zip", f"{stem}-trace.zip", TRACE_KIND)
+            except Exception:
+                log.warning("item %s: no trace", ctx.item.id, exc_info=True)
+
+    def _close_context(self, context: BrowserContext) -> None:
+        try:
+            context.close()
+        except Exception:
+            log.warning("closing a browser context failed", exc_info=True)
+
+    def _close_browser(self) -> None:
+        browser, self._browser = self._browser, None
+        _Driver.holders.discard(self)
+        if browser is not None:
+            _Driver.check_thread()
+            try:
+                browser.close()
+            except Exception:
+                log.warning("closing the browser failed", exc_info=True)
+
+    def _drop_if_inherited(self) -> None:
+        if self._pid is not None and self._pid != os.getpid():
+            _inherited.append(self._browser)
+            self._browser = self._pid = None
+            self.launches = 0
+
+
+_default: ProcessBrowser | None = None
+_atexit_registered = False
+
+
+def process_browser(settings: Settings | None = None) -> ProcessBrowser:
+    """This process's browser (created on first call; `settings` only count then); closed at exit."""
+    global _default, _atexit_registered
+    if _default is None:
+        _default = ProcessBrowser(settings or get_settings())
+    if not _atexit_registered:
+        atexit.register(shutdown)
+        _atexit_registered = True
+    return _default
+
+
+def shutdown() -> None:
+    """Close every browser of this process and its driver; safe twice, in a forked child, or when idle."""
+    _Driver.forget_if_inherited()
+    try:
+        for owner in [*_Driver.holders, *([_default] if _default else [])]:
+            owner.close()
+        _Driver.stop()
+    except Exception:
+        log.exception("closing the process browser failed")
+
+
+@contextmanager
+def session(ctx: Context, **options: Any) -> Iterator[Page]:
+    """`ProcessBrowser.session` on the browser in `ctx.resources["browser"]`, else this process's browser."""
+    resource = ctx.resources.get("browser")
+    owner = resource if isinstance(resource, ProcessBrowser) else process_browser(ctx.settings)
+    with owner.session(ctx, **options) as page:
+        yield page

@@ -1,0 +1,320 @@
+"""The process browser against real Chromium and a local page server: reuse, isolation, evidence, crash, fork."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import threading
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from bots.runtime import browser as browser_mod
+from bots.runtime.browser import SCREENSHOT_KIND, TRACE_KIND, ProcessBrowser, process_browser, shutdown
+from bots.runtime.clock import FixedClock
+from bots.runtime.context import Context
+from bots.runtime.errors import Reject
+from bots.runtime.mail import Mailer
+from bots.runtime.migrate import upgrade
+from bots.runtime.settings import Settings
+from bots.runtime.store import Store
+from tests.conftest import free_port, unavailable
+
+pytestmark = pytest.mark.browser
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TALL_PX = 2400
+
+PAGES = {
+    "/": '<html><body><h1 id="title">Vertragsübersicht</h1><p id="vsnr">ARK-1001</p></body></html>',
+    "/tall": (
+        '<html><body style="margin:0"><h1 id="title">Lang</h1>'
+        f'<div style="height:{TALL_PX}px;background:linear-gradient(#fff,#36c)"></div></body></html>'
+    ),
+}
+
+
+class _Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/set-cookie/"):
+            value = self.path.rsplit("/", 1)[1]
+            self._send("<p>gesetzt</p>", [("Set-Cookie", f"session={value}; Path=/")])
+        elif self.path == "/whoami":
+            self._send(f'<p id="cookie">{self.headers.get("Cookie") or "none"}</p>')
+        elif self.path in PAGES:
+            self._send(PAGES[self.path])
+        else:
+            self.send_error(404)
+
+    def _send(self, body: str, headers: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s = Settings(data_dir=tmp_path_factory.mktemp("browser"), smtp_port=1)
+    if not Path(s.chromium_path).exists():
+        unavailable("Chromium")
+    return s
+
+
+@pytest.fixture(scope="module")
+def items(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A SQLite store for the tests whose point is not where artifacts go (those use `store`, every backend)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('items') / 'runtime.db'}"
+    upgrade(url)
+    s = Store(url, FixedClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
+    yield s
+    s.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared(settings: Settings) -> Iterator[ProcessBrowser]:
+    """One browser for the tests that neither kill nor close it."""
+    pb = ProcessBrowser(settings)
+    yield pb
+    pb.close()
+
+
+@pytest.fixture
+def own(settings: Settings) -> Iterator[ProcessBrowser]:
+    """A browser for one test that kills, closes or forks it."""
+    pb = ProcessBrowser(settings)
+    yield pb
+    pb.close()
+
+
+def make_ctx(store: Store, settings: Settings, pb: ProcessBrowser, ref: str) -> Context:
+    store.submit("echo", {"customer_id": "K1", "text": ref}, customer_id="K1", reference=ref)
+    item = store.claim_next("echo", "test-worker", lease=timedelta(minutes=5))
+    assert item is not None
+    return Context(
+        item=item,
+        store=store,
+        settings=settings,
+        clock=store.clock,
+        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        calendars={},
+        resources={"browser": pb},
+        log=logging.getLogger("test.browser"),
+    )
+
+
+def chromium_main_pids() -> set[int]:
+    """Chromium browser processes (not renderers) below this process: the driver starts them."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+
+    def below_me(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    found = set()
+    for pid in parents:
+        try:
+            argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--remote-debugging-pipe" in argv and not any(a.startswith(b"--type=") for a in argv):
+            if below_me(pid):
+                found.add(pid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_page_opens_and_reads_text(
+    shared: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(items, settings, shared, "read")
+    with ctx.browser(base_url=site) as page:
+        page.goto("/")
+        assert page.locator("#title").inner_text() == "Vertragsübersicht"
+        assert page.locator("#vsnr").inner_text() == "ARK-1001"
+    assert items.artifacts(ctx.item.id) == []
+    assert page.is_closed() and page.context.pages == []
+
+
+def test_items_get_isolated_contexts_in_one_reused_browser(
+    shared: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    a = make_ctx(items, settings, shared, "a")
+    b = make_ctx(items, settings, shared, "b")
+    with a.browser(base_url=site) as page_a:
+        page_a.goto("/set-cookie/item-a")
+        page_a.goto("/whoami")
+        assert page_a.locator("#cookie").inner_text() == "session=item-a"
+        browser = shared.browser()
+        launches = shared.launches
+        with b.browser(base_url=site) as page_b:  # open at the same time as a's
+            page_b.goto("/whoami")
+            assert page_b.locator("#cookie").inner_text() == "none"
+            assert page_b.context is not page_a.context
+            assert page_b.context.browser is browser
+    assert shared.browser() is browser and shared.launches == launches == 1
+    assert shared.pid == os.getpid()
+
+
+def test_failing_step_saves_screenshot_and_trace_and_reraises(
+    shared: ProcessBrowser, site: str, store: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(store, settings, shared, "fails")
+    raised: list[BaseException] = []
+    with pytest.raises(PlaywrightTimeoutError) as info:
+        with ctx.browser(base_url=site, timeout_ms=300) as page:
+            page.goto("/tall")
+            try:
+                page.click("#login-submit")  # no such element: the short default timeout runs out
+            except PlaywrightTimeoutError as exc:
+                raised.append(exc)
+                raise
+    assert info.value is raised[0]
+    assert page.is_closed()
+
+    arts = {a.kind: a for a in store.artifacts(ctx.item.id)}
+    assert set(arts) == {SCREENSHOT_KIND, TRACE_KIND}
+    shot, png = store.artifact_bytes(arts[SCREENSHOT_KIND].id)
+    assert shot.media_type == "image/png" and shot.item_id == ctx.item.id
+    assert png.startswith(PNG_MAGIC) and shot.size == len(png)
+    image = Image.open(io.BytesIO(png))
+    assert image.width == 1280 and image.height >= TALL_PX  # the full page, not the 900 px viewport
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / "browser-failure.png").write_bytes(png)
+
+    trace, data = store.artifact_bytes(arts[TRACE_KIND].id)
+    assert trace.media_type == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "trace.trace" in names and "trace.network" in names
+    assert b"login-submit" in zipfile.ZipFile(io.BytesIO(data)).read("trace.trace")
+
+
+def test_bot_outcome_leaves_no_evidence(
+    shared: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(items, settings, shared, "outcome")
+    with pytest.raises(Reject):
+        with ctx.browser(base_url=site) as page:
+            page.goto("/")
+            raise Reject("not_ark", "Kein ARK-Vertrag.")
+    assert page.is_closed()
+    assert items.artifacts(ctx.item.id) == []
+
+
+def test_killed_browser_is_relaunched(
+    own: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(items, settings, own, "crash")
+    others = chromium_main_pids()  # the shared browser's
+    with ctx.browser(base_url=site) as page:
+        page.goto("/")
+    first = own.browser()
+    [victim] = chromium_main_pids() - others
+    os.kill(victim, signal.SIGKILL)
+
+    with ctx.browser(base_url=site) as page:
+        page.goto("/")
+        assert page.locator("#title").inner_text() == "Vertragsübersicht"
+    assert own.launches == 2
+    assert own.browser() is not first and not first.is_connected()
+    assert victim not in chromium_main_pids()
+
+
+def test_close_and_shutdown_end_the_browser(own: ProcessBrowser, settings: Settings) -> None:
+    others = chromium_main_pids()
+    own.browser()
+    [pid] = chromium_main_pids() - others
+    own.close()
+    assert own.pid is None and not alive(pid)
+    own.close()  # twice is fine
+
+    default = process_browser(settings)
+    try:
+        default.browser()
+        [pid] = chromium_main_pids() - others
+        shutdown()
+        assert default.pid is None and not alive(pid)
+        shutdown()
+    finally:
+        default.close()
+        browser_mod._default = None
+
+
+def test_browser_started_before_fork_is_not_reused_in_the_child(
+    own: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(items, settings, own, "fork")
+    parent_browser = own.browser()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, reports through the pipe
+        report: dict[str, object] = {}
+        try:
+            with own.session(ctx, base_url=site) as page:
+                page.goto("/")
+                report["text"] = page.locator("#vsnr").inner_text()
+            report["fresh"] = own.browser() is not parent_browser
+            report["launches"] = own.launches
+            report["owner_is_child"] = own.pid == os.getpid()
+            own.close()
+            shutdown()
+        except BaseException as exc:
+            report["error"] = repr(exc)
+        finally:
+            os.write(write, json.dumps(report).encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        report = json.loads(fh.read())
+    os.waitpid(child, 0)
+    assert report == {"text": "ARK-1001", "fresh": True, "launches": 1, "owner_is_child": True}
+    # The child's close did not touch the parent's browser.
+    assert own.browser() is parent_browser and parent_browser.is_connected() and own.launches == 1
+    with own.session(ctx, base_url=site) as page:
+        page.goto("/")
+        assert page.locator("#vsnr").inner_text() == "ARK-1001"

@@ -1,0 +1,224 @@
+"""Celery end to end: a real `portalbots worker` process, real Redis or the embedded filesystem broker.
+
+The worker runs the EchoBot of tests/bots_for_tests.py around the clock (24/7 service hours); the test
+process submits through the Store and sends "run item X" through the broker, as the intake does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+from bots.runtime.clock import FixedClock, SystemClock
+from bots.runtime.dispatch import CeleryDispatcher, configure
+from bots.runtime.maintenance import tick
+from bots.runtime.models import WorkItem
+from bots.runtime.settings import Settings
+from bots.runtime.states import TERMINAL, Status
+from bots.runtime.store import Store
+from tests.bots_for_tests import EchoBot
+from tests.conftest import REDIS_URL, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_REDIS_DB = 13
+WAIT_SECONDS = 60.0
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Broker:
+    kind: str
+    url: str | None  # None: the embedded filesystem broker under the data dir
+
+
+@pytest.fixture(params=["redis", "embedded"])
+def broker(request: pytest.FixtureRequest) -> Broker:
+    if request.param == "embedded":
+        return Broker("embedded", None)
+    url = f"{REDIS_URL}/{TEST_REDIS_DB}"
+    try:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+    except redis.ConnectionError:
+        unavailable("Redis")
+    return Broker("redis", url)
+
+
+def worker_env(tmp_path: Path, db_url: str, broker: Broker) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PORTALBOTS_DATA_DIR=str(tmp_path / "var"),
+        PORTALBOTS_DATABASE_URL=db_url,
+        PORTALBOTS_BOTS="tests.bots_for_tests:EchoBot",
+        PORTALBOTS_SERVICE_HOURS="mon-sun 00:00-24:00",
+        PORTALBOTS_HOLIDAY_STATE="",
+        PORTALBOTS_CLOSING_DAYS="",
+        PORTALBOTS_LEASE_SECONDS="300",
+    )
+    if broker.url:
+        env["PORTALBOTS_BROKER_URL"] = broker.url
+    return env
+
+
+class Worker:
+    """`portalbots worker` in its own process group, so the test can kill it whole."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._log_fh = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bots.cli", "worker", "--queues", "echo", "--concurrency", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self._log_fh.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log_fh.close()
+
+
+@dataclass
+class Rig:
+    store: Store
+    dispatcher: CeleryDispatcher
+    env: dict[str, str]
+    tmp_path: Path
+    workers: list[Worker]
+
+    def start_worker(self) -> Worker:
+        worker = Worker(self.env, self.tmp_path / f"worker-{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker
+
+    def submit(self, **payload: object) -> WorkItem:
+        item, _ = self.store.submit(
+            "echo", {"customer_id": "K1", **payload}, customer_id="K1", max_attempts=EchoBot.max_attempts
+        )
+        self.dispatcher.enqueue(item)
+        return item
+
+    def wait_for(self, item_id: int, done: Callable[[WorkItem], bool], what: str) -> WorkItem:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            item = self.store.get(item_id)
+            if done(item):
+                return item
+            for worker in self.workers:
+                if worker.proc.poll() not in (None, -signal.SIGKILL):
+                    pytest.fail(f"worker died: {worker.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        logs = "\n".join(w.log.read_text()[-2000:] for w in self.workers)
+        pytest.fail(f"item {item_id} never became {what}; it is {self.store.get(item_id).status}\n{logs}")
+
+    def wait_terminal(self, item_id: int) -> WorkItem:
+        return self.wait_for(item_id, lambda i: i.status in TERMINAL or i.status == Status.HANDED_OFF, "final")
+
+
+@pytest.fixture
+def rig(tmp_path: Path, db_url: str, broker: Broker) -> Iterator[Rig]:
+    env = worker_env(tmp_path, db_url, broker)
+    settings = Settings(
+        data_dir=tmp_path / "var", database_url=db_url, broker_url=broker.url, _env_file=None
+    )
+    celery = configure(settings, Celery("portalbots-test"))
+    store = Store(db_url, SystemClock())
+    rig = Rig(store, CeleryDispatcher(celery), env, tmp_path, [])
+    yield rig
+    for worker in rig.workers:
+        worker.stop()
+    store.dispose()
+    celery.close()
+
+
+def test_items_run_through_the_worker(rig: Rig) -> None:
+    rig.start_worker()
+    ok = rig.submit(action="ok", text="Grüße")
+    rejected = rig.submit(action="reject")
+    handed = rig.submit(action="handoff")
+
+    assert rig.wait_terminal(ok.id).status == Status.DONE
+    assert rig.store.get(ok.id).result == {"echo": "Grüße"}
+    item = rig.wait_terminal(rejected.id)
+    assert item.status == Status.REJECTED and item.error and item.error.code == "test_rule"
+    assert rig.wait_terminal(handed.id).status == Status.HANDED_OFF
+    cases = rig.store.cases(units=["Kranken"])
+    assert [c.item_id for c in cases] == [handed.id]
+
+
+def test_system_error_is_retried_with_backoff_then_fails(rig: Rig) -> None:
+    rig.start_worker()
+    item = rig.submit(action="error")
+    first = rig.wait_for(item.id, lambda i: i.status == Status.DEFERRED, "deferred")
+    assert first.attempts == 1 and first.not_before is not None
+    assert first.not_before > rig.store.clock.now() + timedelta(seconds=15)  # 30 s ± 20 %
+
+    # Housekeeping run by a clock an hour ahead releases the retry at once; the worker takes it again.
+    later = Store(rig.env["PORTALBOTS_DATABASE_URL"], FixedClock(rig.store.clock.now() + timedelta(hours=2)))
+    try:
+        for attempt in (2, 3):
+            tick(later, rig.dispatcher)
+            rig.wait_for(item.id, lambda i, n=attempt: i.attempts == n and i.status != Status.RUNNING, "tried")
+            later.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    finally:
+        later.dispose()
+    final = rig.store.get(item.id)
+    assert final.status == Status.FAILED and final.attempts == 3
+    assert final.error and "boom on attempt 3" in (final.error.traceback or "")
+
+
+def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig) -> None:
+    hold = rig.tmp_path / "hold"
+    effects = rig.tmp_path / "effects"
+    worker = rig.start_worker()
+    item = rig.submit(action="effect", hold_file=str(hold), effect_file=str(effects))
+    rig.wait_for(item.id, lambda _: hold.exists() and hold.read_text() == "started", "started")
+    assert rig.store.get(item.id).status == Status.RUNNING
+
+    worker.kill()  # SIGKILL to the whole process group: main process and pool children
+    hold.unlink()
+    assert not effects.exists()
+    dead = rig.store.get(item.id)
+    assert dead.status == Status.RUNNING  # nobody knows yet: the lease still runs
+
+    rig.start_worker()
+    assert dead.lease_expires is not None
+    reaper = Store(rig.env["PORTALBOTS_DATABASE_URL"], FixedClock(dead.lease_expires + timedelta(seconds=1)))
+    try:
+        result = tick(reaper, rig.dispatcher, resend_after=timedelta(0))
+    finally:
+        reaper.dispose()
+    assert result["reaped"] == 1
+    final = rig.wait_terminal(item.id)
+    assert final.status == Status.DONE and final.attempts == 2
+    assert effects.read_text().splitlines() == [str(item.id)]
+    events = [(e.from_state, e.to_state) for e in rig.store.events("item", item.id)]
+    assert ("running", "pending") in events

@@ -1,0 +1,100 @@
+"""The sandbox pages in real Chromium: the element contract works for page objects; screenshots for a look."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from bots.runtime.clock import FixedClock
+from bots.runtime.settings import Settings
+from sandbox.postfach import postfach_address
+from sandbox.server import SandboxServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "sandbox"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, SandboxServer, FixedClock]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    clock = FixedClock(datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN))
+    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("browser")))
+    with SandboxServer(settings, clock, customers=12) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+        yield context.new_page(), server, clock
+        context.close()
+        browser.close()
+
+
+def test_main_pages_through_the_element_contract(page: tuple[Page, SandboxServer, FixedClock]) -> None:
+    p, server, clock = page
+    p.goto(f"{server.url}/kunden/K100001")
+    assert p.url.endswith("/login?next=/kunden/K100001")
+    p.screenshot(path=SHOTS / "login.png", full_page=True)
+    p.fill("#username", "robot")
+    p.fill("#password", "robot-pw")
+    p.click("#login-submit")
+    p.wait_for_url("**/kunden/K100001")
+    assert p.locator("#customer-data [data-field=last-name]").inner_text() == "Öztürk-Şahin"
+    p.screenshot(path=SHOTS / "customer.png", full_page=True)
+
+    p.click("#nav-search")
+    p.fill("#search-query", "weiss")
+    p.click("#search-submit")
+    assert "K100009" in p.locator("[data-field=search-result] [data-field=customer-id]").all_inner_texts()
+    p.screenshot(path=SHOTS / "search.png", full_page=True)
+
+    p.goto(f"{server.url}/vertraege/ARK-4711-0001")
+    rows = p.locator("[data-field=insured-person]")
+    assert rows.count() == 4
+    assert rows.nth(2).locator("[data-field=birth-date]").get_attribute("data-value") == "2012-05-04"
+    p.fill("#account-debit-iban", "DE89 3704 0044 0532 0130 01")
+    p.click("#account-debit-submit")
+    assert "Prüfziffer" in p.locator("#account-debit-error").inner_text()
+    p.screenshot(path=SHOTS / "policy-error.png", full_page=True)
+    p.goto(f"{server.url}/vertraege/KV-4712-0002")
+    p.screenshot(path=SHOTS / "policy.png", full_page=True)
+
+    msg = EmailMessage()
+    msg["From"] = "portalbots@portalbots.test"
+    msg["To"] = postfach_address("K100001")
+    msg["Subject"] = "Ihre Reiseversicherungsbescheinigung"
+    msg.set_content("Sehr geehrte Frau Öztürk-Şahin,\n\nanbei Ihre Bescheinigungen.\n\nIhre PortalBots")
+    msg.add_attachment(b"%PDF-1.7 de", maintype="application", subtype="pdf", filename="Bescheinigung_de.pdf")
+    msg.add_attachment(b"%PDF-1.7 en", maintype="application", subtype="pdf", filename="Certificate_en.pdf")
+    with smtplib.SMTP(server.smtp_host, server.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+    p.goto(f"{server.url}/postfach/K100001")
+    p.screenshot(path=SHOTS / "postfach.png", full_page=True)
+    p.click("[data-field=message-link]")
+    assert p.locator("[data-field=attachment]").count() == 2
+    p.screenshot(path=SHOTS / "postfach-message.png", full_page=True)
+
+    clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN))
+    response = p.goto(f"{server.url}/suche")
+    assert response is not None and response.status == 503
+    assert p.locator("#system-unavailable [data-field=next-opening]").get_attribute("data-value") == (
+        "2026-11-30T06:00:00+00:00"
+    )
+    p.screenshot(path=SHOTS / "unavailable.png", full_page=True)

@@ -1,0 +1,349 @@
+"""The sandbox web app over real HTTP: login, search, policy page, account and flag forms, hours, faults, admin API."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bots.runtime.clock import FixedClock
+from bots.runtime.settings import Settings
+from sandbox.server import SandboxServer
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)
+SATURDAY_23 = datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN)
+MONDAY_07 = datetime(2026, 11, 30, 7, 0, tzinfo=BERLIN)
+VALID_IBAN = "DE89370400440532013000"  # the well-known Commerzbank example IBAN
+
+
+def values(html: str, field: str) -> list[str]:
+    """data-value of every element with data-field=`field` (the sandbox renders data-field first)."""
+    return re.findall(rf'data-field="{re.escape(field)}" data-value="([^"]*)"', html)
+
+
+def rows(html: str, field: str) -> int:
+    """How many rows (or other elements without a value) carry data-field=`field`."""
+    return len(re.findall(rf'data-field="{re.escape(field)}"[ >]', html))
+
+
+@pytest.fixture(scope="module")
+def clock() -> FixedClock:
+    return FixedClock(TUESDAY_10)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, clock: FixedClock) -> Iterator[SandboxServer]:
+    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("sandbox")))
+    with SandboxServer(settings, clock, customers=15) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(sandbox: SandboxServer, clock: FixedClock) -> Iterator[None]:
+    clock.set(TUESDAY_10)
+    sandbox.faults.reset()
+    yield
+    sandbox.faults.reset()
+
+
+@pytest.fixture
+def anon(sandbox: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def web(sandbox: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
+        response = client.post("/login", data={"username": "robot", "password": "robot-pw"})
+        assert response.status_code == 303
+        yield client
+
+
+def test_pages_require_login_and_login_returns_to_the_page(anon: httpx.Client) -> None:
+    response = anon.get("/kunden/K100001")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/kunden/K100001"
+
+    wrong = anon.post("/login", data={"username": "robot", "password": "falsch", "next": "/kunden/K100001"})
+    assert wrong.status_code == 401
+    assert 'id="login-error"' in wrong.text
+    assert "bestand_session" not in anon.cookies
+
+    ok = anon.post("/login", data={"username": "robot", "password": "robot-pw", "next": "/kunden/K100001"})
+    assert ok.status_code == 303
+    assert ok.headers["location"] == "/kunden/K100001"
+    page = anon.get("/kunden/K100001")
+    assert page.status_code == 200
+    assert values(page.text, "customer-id")[0] == "K100001"
+
+    anon.post("/logout")
+    assert anon.get("/kunden/K100001").status_code == 303
+
+
+def test_login_does_not_redirect_to_another_host(anon: httpx.Client) -> None:
+    response = anon.post(
+        "/login", data={"username": "robot", "password": "robot-pw", "next": "//evil.example/"}
+    )
+    assert response.headers["location"] == "/suche"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Inès weiss", ["K100009"]),  # Weiß, case and ß folded
+        ("łucja öztürk", ["K100001"]),
+        ("LUCJA", ["K100001"]),
+        ("cagla yildiz", ["K100003"]),
+        ("k100002", ["K100002"]),
+        ("ARK-4711-0001", ["K100001"]),
+        ("kv-4712-0002", ["K100003"]),
+    ],
+)
+def test_search_finds_customers_by_name_id_and_policy(
+    web: httpx.Client, query: str, expected: list[str]
+) -> None:
+    page = web.get("/suche", params={"q": query})
+    assert page.status_code == 200
+    assert values(page.text, "customer-id") == expected
+    assert rows(page.text, "search-result") == len(expected)
+    assert f'id="search-count" data-value="{len(expected)}"' in page.text
+
+
+def test_search_by_surname_lists_everybody_of_that_name(web: httpx.Client, sandbox: SandboxServer) -> None:
+    page = web.get("/suche", params={"q": "öztürk"}).text
+    expected = [c.customer_id for c in sandbox.db.all_customers() if "Öztürk" in c.last_name]
+    assert expected and values(page, "customer-id") == expected
+
+
+def test_search_without_hits_says_so(web: httpx.Client) -> None:
+    page = web.get("/suche", params={"q": "Niemandnirgends"})
+    assert 'id="search-empty"' in page.text
+    assert values(page.text, "customer-id") == []
+
+
+def test_customer_page_shows_person_address_intermediary_and_policies(
+    web: httpx.Client, sandbox: SandboxServer
+) -> None:
+    page = web.get("/kunden/K100002").text
+    customer = sandbox.db.customer("K100002")
+    assert customer is not None
+    assert values(page, "first-name") == [customer.first_name]
+    assert values(page, "last-name") == [customer.last_name]
+    assert values(page, "birth-date") == [customer.birth_date.isoformat()]
+    assert values(page, "street") == [customer.street]
+    assert values(page, "intermediary") == ["true"]
+    assert values(page, "policy-number") == [p.policy_number for p in sandbox.db.policies_of("K100002")]
+    assert values(web.get("/kunden/K100001").text, "intermediary") == ["false"]
+    assert web.get("/kunden/K999999").status_code == 404
+
+
+def test_policy_page_shows_contract_data_and_every_insured_person(
+    web: httpx.Client, sandbox: SandboxServer
+) -> None:
+    page = web.get("/vertraege/ARK-4711-0001").text
+    assert values(page, "policy-number") == ["ARK-4711-0001"]
+    assert values(page, "line") == ["ARK"]
+    assert values(page, "business-unit") == ["Kranken"]
+    assert values(page, "start") == ["2019-01-01"]
+    assert values(page, "end") == [""]
+    assert values(page, "max-trip-days") == ["42"]
+    assert values(page, "status") == ["aktiv"]
+    assert values(page, "holder-customer-id") == ["K100001"]
+    insured = sandbox.db.insured_persons("ARK-4711-0001")
+    assert len(insured) == 4
+    assert rows(page, "insured-person") == 4
+    assert values(page, "first-name") == [p.first_name for p in insured]
+    assert values(page, "birth-date") == [p.birth_date.isoformat() for p in insured]
+    assert values(page, "dunning-active") == ["false"]
+
+    kv = web.get("/vertraege/KV-4712-0002").text
+    assert values(kv, "line") == ["KV"]
+    assert values(kv, "health-department") == ["Zusatz"]
+    assert values(kv, "dunning-active") == ["true"]
+    assert 'id="critical-process"' in kv
+
+
+def test_account_change_is_validated_and_stored(web: httpx.Client, sandbox: SandboxServer) -> None:
+    number = "KV-4712-0001"
+    before = sandbox.db.account(number, "debit")
+    assert before is not None
+
+    bad = web.post(
+        f"/vertraege/{number}/konten/debit", data={"iban": "DE89370400440532013001", "holder": "X"}
+    )
+    assert bad.status_code == 422
+    assert 'id="account-debit-error"' in bad.text
+    assert "Prüfziffer" in bad.text
+    assert sandbox.db.account(number, "debit") == before
+    assert sandbox.db.account_changes(number) == []
+
+    empty_holder = web.post(f"/vertraege/{number}/konten/debit", data={"iban": VALID_IBAN, "holder": " "})
+    assert empty_holder.status_code == 422
+
+    ok = web.post(
+        f"/vertraege/{number}/konten/debit",
+        data={"iban": "de89 3704 0044 0532 0130 00", "holder": "Łucja Öztürk-Şahin"},
+    )
+    assert ok.status_code == 303
+    page = web.get(ok.headers["location"]).text
+    assert 'id="account-debit-saved"' in page
+    assert VALID_IBAN in values(page, "iban")
+    stored = sandbox.db.account(number, "debit")
+    assert stored is not None
+    assert (stored.iban, stored.bic, stored.holder) == (VALID_IBAN, "COBADEFFXXX", "Łucja Öztürk-Şahin")
+    assert sandbox.db.account(number, "credit") != stored  # only the debit account changed
+
+    changes = web.get("/admin/account-changes", params={"policy_number": number}).json()
+    assert len(changes) == 1
+    assert changes[0]["old_iban"] == before.iban
+    assert changes[0]["new_iban"] == VALID_IBAN
+    assert changes[0]["changed_by"] == "robot"
+    assert changes[0]["changed_at"] == TUESDAY_10.astimezone(UTC).isoformat()
+
+
+def test_komposit_policy_has_no_credit_account_to_change(web: httpx.Client) -> None:
+    page = web.get("/vertraege/KO-4714-0001").text
+    assert values(page, "account-missing") == ["credit"]
+    response = web.post("/vertraege/KO-4714-0001/konten/credit", data={"iban": VALID_IBAN, "holder": "A B"})
+    assert response.status_code == 422
+
+
+def test_operator_sets_and_clears_flags(web: httpx.Client, sandbox: SandboxServer) -> None:
+    number = "ARK-4711-0002"
+    response = web.post(f"/vertraege/{number}/kennzeichen", data={"dunning_active": "1"})
+    assert response.status_code == 303
+    page = web.get(response.headers["location"]).text
+    assert values(page, "dunning-active") == ["true"]
+    assert values(page, "cancellation-pending") == ["false"]
+    assert 'id="flags-saved"' in page
+    assert web.get(f"/admin/policies/{number}").json()["flags"] == {
+        "dunning_active": True,
+        "cancellation_pending": False,
+    }
+
+    cleared = web.put(f"/admin/policies/{number}/flags", json={"dunning_active": False})
+    assert cleared.json() == {"dunning_active": False, "cancellation_pending": False}
+    policy = sandbox.db.policy(number)
+    assert policy is not None and not policy.dunning_active
+
+
+def test_closed_outside_service_hours_and_open_again_monday(
+    web: httpx.Client, anon: httpx.Client, clock: FixedClock
+) -> None:
+    clock.set(SATURDAY_23)
+    for client, path in ((web, "/vertraege/ARK-4711-0001"), (anon, "/login"), (anon, "/suche")):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert '<body id="system-unavailable">' in response.text
+        assert "nicht verfügbar" in response.text
+        assert values(response.text, "next-opening") == [MONDAY_07.astimezone(UTC).isoformat()]
+        assert "Montag, 30.11.2026, 07:00 Uhr" in response.text
+        assert int(response.headers["Retry-After"]) == 32 * 3600  # Saturday 23:00 to Monday 07:00
+    assert anon.get("/healthz").json()["service_open"] is False
+    assert anon.get("/admin/faults").status_code == 200
+    assert anon.get("/static/sandbox.css").status_code == 200
+
+    clock.set(MONDAY_07)
+    assert web.get("/vertraege/ARK-4711-0001").status_code == 200
+
+
+def test_force_open_and_force_closed(web: httpx.Client, clock: FixedClock) -> None:
+    web.put("/admin/faults", json={"force_closed": True})
+    closed = web.get("/suche")
+    assert closed.status_code == 503
+    assert values(closed.text, "next-opening") == [""]
+
+    clock.set(SATURDAY_23)
+    web.put("/admin/faults", json={"force_closed": False, "force_open": True})
+    assert web.get("/suche").status_code == 200
+
+
+def test_error_rate_one_answers_500_everywhere_but_admin(web: httpx.Client) -> None:
+    assert web.put("/admin/faults", json={"error_rate": 1.0}).json()["error_rate"] == 1.0
+    for path in ("/suche", "/kunden/K100001", "/vertraege/ARK-4711-0001"):
+        response = web.get(path)
+        assert response.status_code == 500
+        assert '<body id="system-error">' in response.text
+    assert web.get("/admin/faults").status_code == 200
+    assert web.get("/healthz").status_code == 200
+
+    web.put("/admin/faults", json={"error_rate": 0.5, "error_seed": 3})
+    statuses = [web.get("/suche").status_code for _ in range(40)]
+    assert set(statuses) == {200, 500}
+
+
+def test_latency_delays_pages(web: httpx.Client) -> None:
+    web.put("/admin/faults", json={"latency_ms": 400})
+    started = time.monotonic()
+    assert web.get("/suche").status_code == 200
+    assert time.monotonic() - started >= 0.4
+    started = time.monotonic()
+    web.get("/admin/faults")
+    assert time.monotonic() - started < 0.4
+
+
+def test_hanging_path_never_answers_until_released(web: httpx.Client, sandbox: SandboxServer) -> None:
+    web.put("/admin/faults", json={"hang_paths": ["/vertraege/"]})
+    with pytest.raises(httpx.ReadTimeout):
+        web.get("/vertraege/ARK-4711-0001", timeout=0.5)
+    assert web.get("/suche").status_code == 200
+    web.post("/admin/faults/reset")
+    assert web.get("/vertraege/ARK-4711-0001").status_code == 200
+
+
+def test_alt_layout_changes_ids_and_data_fields(web: httpx.Client, anon: httpx.Client) -> None:
+    normal = anon.get("/login").text
+    assert 'id="username"' in normal and 'id="login-submit"' in normal
+
+    web.put("/admin/faults", json={"alt_layout": True})
+    alt = anon.get("/login").text
+    assert 'id="username"' not in alt
+    assert 'id="v2-username"' in alt and 'id="v2-login-submit"' in alt
+    policy = web.get("/vertraege/ARK-4711-0001").text
+    assert values(policy, "policy-number") == []
+    assert values(policy, "v2-policy-number") == ["ARK-4711-0001"]
+    assert rows(policy, "v2-insured-person") == 4
+    assert 'id="v2-account-debit-iban"' in policy
+
+
+def test_admin_faults_api_validates_knobs(anon: httpx.Client) -> None:
+    assert anon.get("/admin/faults").json()["error_rate"] == 0.0
+    assert anon.put("/admin/faults", json={"nonsense": 1}).status_code == 422
+    assert anon.put("/admin/faults", json={"error_rate": 2}).status_code == 422
+    assert anon.put("/admin/faults", json=[1]).status_code == 422
+    assert anon.put("/admin/faults", json={"latency_ms": 5}).json()["latency_ms"] == 5
+    assert anon.put("/admin/faults", json={"alt_layout": True}).json()["latency_ms"] == 5  # kept
+    assert anon.post("/admin/faults/reset").json()["latency_ms"] == 0
+
+
+def test_admin_policy_json_matches_the_database(anon: httpx.Client, sandbox: SandboxServer) -> None:
+    body = anon.get("/admin/policies/ARK-4711-0001").json()
+    assert body["policy"]["policy_number"] == "ARK-4711-0001"
+    assert body["policy"]["customer_id"] == "K100001"
+    assert body["policy"]["max_trip_days"] == 42
+    assert [p["first_name"] for p in body["insured_persons"]] == [
+        p.first_name for p in sandbox.db.insured_persons("ARK-4711-0001")
+    ]
+    assert {a["role"] for a in body["accounts"]} == {"debit", "credit"}
+    assert body["flags"] == {"dunning_active": False, "cancellation_pending": False}
+    assert anon.get("/admin/policies/NOPE-1").status_code == 404
+    assert anon.get("/admin/postfach/K999999").status_code == 404
+    assert anon.get("/admin/mailboxes/zahn").status_code == 404
+    assert anon.get("/admin/mailboxes/voll").json() == {"mailbox": "voll", "messages": []}
+
+
+def test_admin_seed_replaces_the_data(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with SandboxServer(settings, FixedClock(TUESDAY_10), customers=2) as server:
+        summary = httpx.post(f"{server.url}/admin/seed", json={"customers": 4}).json()
+        assert summary["customer_count"] == 4
+        assert server.db.customer_count() == 4
+        assert httpx.post(f"{server.url}/admin/seed", json={"customers": -1}).status_code == 422

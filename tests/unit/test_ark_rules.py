@@ -1,0 +1,193 @@
+"""ARK certificate rules: each accepts a good request and refuses with its own code and a German message."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bots.ark_certificate.facts import DEFAULT_MAX_TRIP_DAYS, InsuredPerson, PolicyFacts
+from bots.ark_certificate.request import ArkRequest
+from bots.ark_certificate.rules import DEFAULT_MAX_PAST_DAYS, check, check_policy, check_request
+from bots.runtime.errors import Reject
+
+TODAY = date(2027, 2, 20)
+
+
+def make_request(**changes: Any) -> ArkRequest:
+    values: dict[str, Any] = {
+        "customer_id": "K-100",
+        "policy_number": "ARK-4711",
+        "travel_start": date(2027, 3, 3),
+        "travel_end": date(2027, 3, 24),
+        "country": "TH",
+        "languages": ["de", "en"],
+    }
+    values.update(changes)
+    return ArkRequest(**values)
+
+
+def make_facts(**changes: Any) -> PolicyFacts:
+    facts = PolicyFacts(
+        policy_number="ARK-4711",
+        holder_customer_id="K-100",
+        line="ARK",
+        status="aktiv",
+        start_date=date(2020, 1, 1),
+        end_date=None,
+        tariff_name="ARK-Jahr 42",
+        insured_persons=(InsuredPerson("Anna", "Schmidt", date(1980, 4, 1)),),
+    )
+    return dataclasses.replace(facts, **changes)
+
+
+def reject_of(request: ArkRequest, facts: PolicyFacts | None, **kw: Any) -> Reject:
+    with pytest.raises(Reject) as info:
+        check(request, facts, TODAY, **kw)
+    message = info.value.customer_message
+    # German, a whole sentence, and nothing like an exception repr for the customer
+    assert message.endswith(".")
+    assert any(word in message for word in (" Sie ", " Ihr", " wir ", " Wir ")), message
+    assert "Error" not in message and "None" not in message
+    return info.value
+
+
+def test_a_good_request_passes() -> None:
+    check(make_request(), make_facts(), TODAY)
+
+
+def test_the_tariffs_maximum_is_42_days_unless_stated() -> None:
+    assert make_facts().max_trip_days == DEFAULT_MAX_TRIP_DAYS == 42
+
+
+@pytest.mark.parametrize("facts", [None, make_facts(holder_customer_id="K-999")], ids=["missing", "foreign"])
+def test_a_policy_that_is_not_the_customers_is_refused_alike(facts: PolicyFacts | None) -> None:
+    reject = reject_of(make_request(), facts)
+    assert reject.code == "not_customers_policy"
+    assert "ARK-4711" in reject.customer_message
+    # the same words whether it does not exist or belongs to someone else
+    assert "K-999" not in reject.customer_message
+
+
+def test_not_an_ark_policy() -> None:
+    reject = reject_of(make_request(), make_facts(line="KV"))
+    assert reject.code == "not_ark"
+    assert "keine Auslandsreise-Krankenversicherung" in reject.customer_message
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        ({"status": "storniert"}, "nicht aktiv"),
+        ({"status": "ruhend"}, "nicht aktiv"),
+        ({"start_date": date(2027, 3, 4)}, "04.03.2027"),
+        ({"end_date": date(2027, 3, 23)}, "23.03.2027"),
+    ],
+    ids=["cancelled", "dormant", "starts-after-departure", "ends-before-return"],
+)
+def test_policy_not_in_force_for_the_whole_trip(changes: dict[str, Any], shown: str) -> None:
+    reject = reject_of(make_request(), make_facts(**changes))
+    assert reject.code == "not_in_force"
+    assert shown in reject.customer_message
+
+
+def test_policy_in_force_exactly_from_departure_to_return_passes() -> None:
+    request = make_request()
+    check(request, make_facts(start_date=request.travel_start, end_date=request.travel_end), TODAY)
+
+
+def test_trip_longer_than_the_tariff_allows() -> None:
+    start = date(2027, 3, 1)
+    check(make_request(travel_start=start, travel_end=start + timedelta(days=41)), make_facts(), TODAY)
+    reject = reject_of(make_request(travel_start=start, travel_end=start + timedelta(days=42)), make_facts())
+    assert reject.code == "trip_too_long"
+    assert "43 Tage" in reject.customer_message and "42 Tage" in reject.customer_message
+    assert "ARK-Jahr 42" in reject.customer_message
+
+
+def test_the_trip_limit_is_the_tariffs() -> None:
+    start = date(2027, 3, 1)
+    long_trip = make_request(travel_start=start, travel_end=start + timedelta(days=55))
+    check(long_trip, make_facts(tariff_name="ARK-Jahr Plus 56", max_trip_days=56), TODAY)
+    with pytest.raises(Reject, match="trip_too_long"):
+        check(long_trip, make_facts(), TODAY)
+
+
+def test_destination_germany_is_refused() -> None:
+    reject = reject_of(make_request(country="de"), make_facts())
+    assert reject.code == "home_country"
+    assert "Deutschland" in reject.customer_message
+
+
+def test_end_before_start() -> None:
+    request = make_request(travel_start=date(2027, 3, 10), travel_end=date(2027, 3, 9))
+    reject = reject_of(request, make_facts())
+    assert reject.code == "end_before_start"
+    assert "09.03.2027" in reject.customer_message and "10.03.2027" in reject.customer_message
+
+
+def test_a_one_day_trip_passes() -> None:
+    check(make_request(travel_start=date(2027, 3, 10), travel_end=date(2027, 3, 10)), make_facts(), TODAY)
+
+
+def test_start_too_far_in_the_past() -> None:
+    limit = TODAY - timedelta(days=DEFAULT_MAX_PAST_DAYS)
+    check(make_request(travel_start=limit, travel_end=limit + timedelta(days=20)), make_facts(), TODAY)
+    request = make_request(travel_start=limit - timedelta(days=1), travel_end=limit + timedelta(days=20))
+    reject = reject_of(request, make_facts())
+    assert reject.code == "start_in_past"
+    assert f"{DEFAULT_MAX_PAST_DAYS} Tage" in reject.customer_message
+
+
+def test_the_past_span_is_configurable() -> None:
+    request = make_request(travel_start=TODAY - timedelta(days=10), travel_end=TODAY + timedelta(days=5))
+    check(request, make_facts(), TODAY, max_past_days=10)
+    reject = reject_of(request, make_facts(), max_past_days=9)
+    assert reject.code == "start_in_past"
+    assert "9 Tage" in reject.customer_message
+
+
+def test_request_rules_need_no_policy() -> None:
+    """While the core system is offline, the request alone can already be refused."""
+    check_request(make_request(), TODAY)
+    with pytest.raises(Reject, match="home_country"):
+        check_request(make_request(country="DE"), TODAY)
+
+
+def test_request_rules_come_first() -> None:
+    # a trip to Germany on someone else's policy: the customer learns about the trip, not the policy
+    with pytest.raises(Reject, match="home_country"):
+        check(make_request(country="DE"), None, TODAY)
+
+
+def test_policy_rules_alone() -> None:
+    check_policy(make_request(), make_facts())
+    with pytest.raises(Reject, match="not_ark"):
+        check_policy(make_request(), make_facts(line="LEBEN"))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"country": "XX"},
+        {"country": "THA"},
+        {"languages": []},
+        {"languages": ["de", "de"]},
+        {"languages": ["it"]},
+        {"languages": ["de", "en", "es", "fr", "de"]},
+        {"policy_number": "ARK;DROP"},
+        {"customer_id": ""},
+    ],
+)
+def test_malformed_requests_fail_validation(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        make_request(**changes)
+
+
+def test_request_normalises_its_input() -> None:
+    request = make_request(country=" th ", languages=[" FR", "De"], policy_number=" ark-4711 ")
+    assert (request.country, request.languages, request.policy_number) == ("TH", ["fr", "de"], "ARK-4711")
+    assert request.trip_days == 22
