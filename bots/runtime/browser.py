@@ -54,11 +54,15 @@ class _Driver:
     pid: ClassVar[int | None] = None
     thread: ClassVar[int | None] = None
     holders: ClassVar[weakref.WeakSet[ProcessBrowser]] = weakref.WeakSet()  # those with a running browser
+    exit_hook: ClassVar[bool] = False
 
     @classmethod
     def get(cls) -> Playwright:
         cls.forget_if_inherited()
         if cls.playwright is None:
+            if not cls.exit_hook:
+                atexit.register(shutdown)
+                cls.exit_hook = True
             cls.playwright = sync_playwright().start()
             cls.pid, cls.thread = os.getpid(), threading.get_ident()
         cls.check_thread()
@@ -259,22 +263,21 @@ class ProcessBrowser:
 
 
 _default: ProcessBrowser | None = None
-_atexit_registered = False
 
 
 def process_browser(settings: Settings | None = None) -> ProcessBrowser:
-    """This process's browser (created on first call; `settings` only count then); closed at exit."""
-    global _default, _atexit_registered
+    """This process's default browser, created on first call (`settings` only count then)."""
+    global _default
     if _default is None:
         _default = ProcessBrowser(settings or get_settings())
-    if not _atexit_registered:
-        atexit.register(shutdown)
-        _atexit_registered = True
     return _default
 
 
 def shutdown() -> None:
-    """Close every browser of this process and its driver; safe twice, in a forked child, or when idle."""
+    """Close every browser of this process and its driver; safe twice, in a forked child, or when idle.
+
+    Registered with atexit when the driver first starts, and called on Celery's worker_process_shutdown.
+    """
     _Driver.forget_if_inherited()
     try:
         for owner in [*_Driver.holders, *([_default] if _default else [])]:

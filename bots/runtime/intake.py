@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bots.runtime.bot import Bot, Registry
@@ -69,6 +69,39 @@ def item_status(item: WorkItem) -> dict[str, Any]:
     }
 
 
+class Accepted(BaseModel):
+    id: int
+    status: str
+    reference: str
+
+
+class ErrorField(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    fields: list[ErrorField] = []
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed body or Idempotency-Key"},
+    401: {"model": ErrorBody, "description": "No valid bearer token"},
+    409: {"model": ErrorBody, "description": "The Idempotency-Key was used for another request"},
+    422: {"model": ErrorBody, "description": "Invalid fields; `fields` names each one"},
+}
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {202: {"model": Accepted}, **ERROR_RESPONSES}
+
+
+def request_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema with its nested definitions moved to the OpenAPI components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
 def create_intake_app(
     store: Store, registry: Registry, dispatcher: Dispatcher, settings: Settings
 ) -> FastAPI:
@@ -78,6 +111,7 @@ def create_intake_app(
         description="Requests from the customer portal to the back-office bots.",
     )
     token = settings.intake_token.get_secret_value().encode()
+    extra_schemas: dict[str, Any] = {}
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -159,10 +193,13 @@ def create_intake_app(
             status_code=202,
             summary=bot.title,
             name=f"submit_{bot.queue}",
+            responses=SUBMIT_RESPONSES,
             openapi_extra={
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": bot.request_model.model_json_schema()}},
+                    "content": {
+                        "application/json": {"schema": request_schema(bot.request_model, extra_schemas)}
+                    },
                 },
                 "parameters": [
                     {
@@ -208,6 +245,7 @@ def create_intake_app(
             status_code=202,
             summary=bot.title,
             name=f"submit_{bot.queue}",
+            responses={**SUBMIT_RESPONSES, 413: {"model": ErrorBody, "description": "A file is too large"}},
         )
 
     for bot in registry:
@@ -216,7 +254,11 @@ def create_intake_app(
         if extra is not None:
             app.include_router(extra(authorize))
 
-    @app.get("/v1/items/{item_id}", summary="Status of a submitted request")
+    @app.get(
+        "/v1/items/{item_id}",
+        summary="Status of a submitted request",
+        responses={401: ERROR_RESPONSES[401], 404: {"model": ErrorBody, "description": "No such item"}},
+    )
     async def get_item(item_id: int, request: Request) -> JSONResponse:
         authorize(request)
         try:
@@ -229,4 +271,16 @@ def create_intake_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = generate_openapi()
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas)
+            doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+            doc["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -51,6 +51,21 @@ class Settings(BaseSettings):
 
     chromium_path: str = "/usr/bin/chromium"
     browser_headless: bool = True
+    browser_timeout_ms: float = 15_000.0
+    browser_navigation_timeout_ms: float = 30_000.0
+    sandbox_faults: str = Field(default="", description="initial sandbox fault knobs as JSON")
+
+    # The insurer named on documents; unset fields keep the fictional PortalBots insurer.
+    insurer_name: str | None = None
+    insurer_street: str | None = None
+    insurer_city: str | None = None
+    insurer_phone: str | None = None
+    insurer_emergency_phone: str | None = None
+    insurer_email: str | None = None
+    insurer_website: str | None = None
+    insurer_place_of_issue: str | None = None
+    insurer_logo_path: Path | None = None
+    ark_max_past_days: int = Field(default=30, description="how far in the past an ARK trip may start")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

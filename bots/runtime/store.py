@@ -312,6 +312,8 @@ class Store:
         refund_attempt: bool = False,
     ) -> WorkItem:
         """End a run held under lease by `item.lease_owner`."""
+        if status in (Status.RUNNING, Status.HANDED_OFF):
+            raise InvalidTransition(f"a run cannot end {status} here (a hand-off goes through hand_off)")
         now = self.now()
         with self._write() as conn:
             row = self._transition(
@@ -321,7 +323,7 @@ class Store:
                 actor,
                 reason,
                 now,
-                owner=item.lease_owner,
+                owner=self._holder(item),
                 values=self._end_values(result, error, not_before, defer_reason, refund_attempt),
             )
         return self._item(row)
@@ -347,7 +349,7 @@ class Store:
                 actor,
                 f"handed to {unit}: {reason_code}",
                 now,
-                owner=item.lease_owner,
+                owner=self._holder(item),
                 values=self._end_values(result, None, None, None, False),
             )
             case_id = conn.execute(
@@ -380,6 +382,12 @@ class Store:
             )
             case = self._case(conn, case_id)
         return self._item(row), case
+
+    @staticmethod
+    def _holder(item: WorkItem) -> str:
+        if item.lease_owner is None:
+            raise StaleVersion(f"item {item.id} is not held by a worker; only a held run can end")
+        return item.lease_owner
 
     @staticmethod
     def _end_values(
@@ -423,6 +431,8 @@ class Store:
         """An operator's or the runtime's change of an item that nobody holds (retry, abandon, postpone)."""
         if not reason.strip():
             raise ValueError("a reason is required")
+        if status == Status.RUNNING:
+            raise InvalidTransition("only a worker's claim starts a run")
         now = self.now()
         values: dict[str, Any] = {
             "not_before": not_before,
@@ -431,10 +441,30 @@ class Store:
         if reset_attempts:
             values["attempts"] = 0
         with self._write() as conn:
+            current = self._item_row(conn, item_id)
+            if current.status == Status.RUNNING.value:
+                raise InvalidTransition(
+                    f"item {item_id} is being run by {current.lease_owner}; it can be changed after that run"
+                )
             row = self._transition(
                 conn, item_id, status, actor, reason, now, expected_version=expected_version, values=values
             )
+            if current.status == Status.HANDED_OFF.value:
+                self._close_cases(conn, item_id, actor, f"item {status} by {actor}: {reason}", now)
         return self._item(row)
+
+    def _close_cases(
+        self, conn: Connection, item_id: int, actor: str, resolution: str, now: datetime
+    ) -> None:
+        """An operator decided the item over a clerk's head: its open case is resolved, not left dangling."""
+        open_ids = conn.execute(
+            sa.select(t.cases.c.id).where(
+                t.cases.c.item_id == item_id, t.cases.c.status != CaseStatus.RESOLVED.value
+            )
+        ).scalars()
+        for case_id in list(open_ids):
+            case = self._case(conn, case_id)
+            self._case_update(conn, case, CaseStatus.RESOLVED, actor, resolution, now, resolution=resolution)
 
     def release_due(self, limit: int = 500) -> list[WorkItem]:
         """Deferred items whose time has come go back to pending."""
@@ -573,6 +603,8 @@ class Store:
             case = self._case(conn, case_id)
             if case.status == CaseStatus.CLAIMED and case.assignee != clerk:
                 raise InvalidTransition(f"case {case_id} is claimed by {case.assignee}")
+            if self._item_row(conn, case.item_id).status != Status.HANDED_OFF.value:
+                raise InvalidTransition(f"item {case.item_id} no longer waits for case {case_id}")
             self._case_update(
                 conn,
                 case,

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import select
 import signal
 import threading
 import zipfile
@@ -15,10 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from celery import signals
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bots.runtime import browser as browser_mod
+from bots.runtime import dispatch  # noqa: F401  (connects the worker signal handlers)
 from bots.runtime.browser import SCREENSHOT_KIND, TRACE_KIND, ProcessBrowser, process_browser, shutdown
 from bots.runtime.clock import FixedClock
 from bots.runtime.context import Context
@@ -197,7 +200,7 @@ def test_items_get_isolated_contexts_in_one_reused_browser(
             assert page_b.locator("#cookie").inner_text() == "none"
             assert page_b.context is not page_a.context
             assert page_b.context.browser is browser
-    assert shared.browser() is browser and shared.launches == launches == 1
+    assert shared.browser() is browser and shared.launches == launches
     assert shared.pid == os.getpid()
 
 
@@ -265,7 +268,9 @@ def test_killed_browser_is_relaunched(
     assert victim not in chromium_main_pids()
 
 
-def test_close_and_shutdown_end_the_browser(own: ProcessBrowser, settings: Settings) -> None:
+def test_close_shutdown_and_worker_signal_end_the_browsers(
+    own: ProcessBrowser, shared: ProcessBrowser, settings: Settings
+) -> None:
     others = chromium_main_pids()
     own.browser()
     [pid] = chromium_main_pids() - others
@@ -273,13 +278,19 @@ def test_close_and_shutdown_end_the_browser(own: ProcessBrowser, settings: Setti
     assert own.pid is None and not alive(pid)
     own.close()  # twice is fine
 
+    shared.browser()
     default = process_browser(settings)
     try:
         default.browser()
-        [pid] = chromium_main_pids() - others
+        assert len(chromium_main_pids()) == 2
+        shutdown()  # every browser of the process, the shared one too
+        assert default.pid is None and shared.pid is None and chromium_main_pids() == set()
         shutdown()
-        assert default.pid is None and not alive(pid)
-        shutdown()
+
+        default.browser()
+        [pid] = chromium_main_pids()
+        signals.worker_process_shutdown.send(sender=None)  # what a Celery pool child sends as it exits
+        assert default.pid is None and not alive(pid) and chromium_main_pids() == set()
     finally:
         default.close()
         browser_mod._default = None
@@ -309,8 +320,11 @@ def test_browser_started_before_fork_is_not_reused_in_the_child(
             os.write(write, json.dumps(report).encode())
             os._exit(0)
     os.close(write)
+    ready, _, _ = select.select([read], [], [], 60)
+    if not ready:  # the child hangs, e.g. talking to the parent's driver
+        os.kill(child, signal.SIGKILL)
     with os.fdopen(read, "rb") as fh:
-        report = json.loads(fh.read())
+        report = json.loads(fh.read() or b"{}")
     os.waitpid(child, 0)
     assert report == {"text": "ARK-1001", "fresh": True, "launches": 1, "owner_is_child": True}
     # The child's close did not touch the parent's browser.

@@ -97,7 +97,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.terminate()  # warm shutdown, as an operator's Ctrl-C; the main process stops its pool
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
@@ -140,15 +140,15 @@ class Rig:
         pytest.fail(f"item {item_id} never became {what}; it is {self.store.get(item_id).status}\n{logs}")
 
     def wait_terminal(self, item_id: int) -> WorkItem:
-        return self.wait_for(item_id, lambda i: i.status in TERMINAL or i.status == Status.HANDED_OFF, "final")
+        return self.wait_for(
+            item_id, lambda i: i.status in TERMINAL or i.status == Status.HANDED_OFF, "final"
+        )
 
 
 @pytest.fixture
 def rig(tmp_path: Path, db_url: str, broker: Broker) -> Iterator[Rig]:
     env = worker_env(tmp_path, db_url, broker)
-    settings = Settings(
-        data_dir=tmp_path / "var", database_url=db_url, broker_url=broker.url, _env_file=None
-    )
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, broker_url=broker.url, _env_file=None)
     celery = configure(settings, Celery("portalbots-test"))
     store = Store(db_url, SystemClock())
     rig = Rig(store, CeleryDispatcher(celery), env, tmp_path, [])
@@ -186,7 +186,9 @@ def test_system_error_is_retried_with_backoff_then_fails(rig: Rig) -> None:
     try:
         for attempt in (2, 3):
             tick(later, rig.dispatcher)
-            rig.wait_for(item.id, lambda i, n=attempt: i.attempts == n and i.status != Status.RUNNING, "tried")
+            rig.wait_for(
+                item.id, lambda i, n=attempt: i.attempts == n and i.status != Status.RUNNING, "tried"
+            )
             later.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
     finally:
         later.dispose()
