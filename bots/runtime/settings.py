@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     sandbox_password: SecretStr = SecretStr("robot-pw")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8725
+    postfach_address: str = Field(
+        default="{customer_id}@postfach.portalbots.test",
+        description="the customer's portal mailbox as an SMTP address; {customer_id} is filled in",
+    )
 
     timezone: str = "Europe/Berlin"
     holiday_state: str = "NW"
