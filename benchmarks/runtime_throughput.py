@@ -163,7 +163,7 @@ def run_profiled_worker(mode: str, argv: list[str]) -> None:
 
     out_dir = Path(os.environ[PROFILE_ENV])
     timings = Timings()
-    task_started: list[float] = []
+    task_started: list[tuple[float, float]] = []
     profile: list[cProfile.Profile] = []
 
     def timed(owner: Any, attr: str, name: str | None = None) -> None:
@@ -218,7 +218,7 @@ def run_profiled_worker(mode: str, argv: list[str]) -> None:
 
     @signals.task_prerun.connect(weak=False)
     def _prerun(**_: Any) -> None:
-        task_started.append(time.perf_counter())
+        task_started.append((time.perf_counter(), time.process_time()))
         if mode == "cprofile":
             if not profile:
                 profile.append(cProfile.Profile())
@@ -229,7 +229,9 @@ def run_profiled_worker(mode: str, argv: list[str]) -> None:
         if mode == "cprofile" and profile:
             profile[0].disable()
         if task_started:
-            timings.add("task body (run_item)", time.perf_counter() - task_started.pop())
+            wall, cpu = task_started.pop()
+            timings.add("task body (run_item)", time.perf_counter() - wall)
+            timings.add("task body, CPU of the pool process", time.process_time() - cpu)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _dump(**_: Any) -> None:
@@ -328,15 +330,27 @@ def wait_until(done: Callable[[], bool], worker: Worker, what: str, poll: float)
 # ------------------------------------------------------------------ the two measurements
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent not idle (all processes: workers, sender, database, Redis)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Measured:
     items: int
     seconds: float
     send_seconds: float  # of which the sending side (submit + enqueue, or send_task) took
+    cpu_seconds: float  # machine-wide busy CPU during the timed part
 
     @property
     def rate(self) -> float:
         return self.items / self.seconds
+
+    @property
+    def cpu_ms_per_item(self) -> float:
+        return 1000 * self.cpu_seconds / self.items
 
 
 def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
@@ -355,12 +369,13 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
         wait_until(lambda: counter.value() >= WARMUP, worker, "baseline warm-up", 0.05)
         target = counter.value() + items
+        cpu = busy_cpu_seconds()
         start = time.perf_counter()
         for _ in range(items):
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
         sent = time.perf_counter() - start
         wait_until(lambda: counter.value() >= target, worker, "baseline tasks", 0.005)
-        return Measured(items, time.perf_counter() - start, sent)
+        return Measured(items, time.perf_counter() - start, sent, busy_cpu_seconds() - cpu)
     finally:
         worker.stop()
         counter.close()
@@ -410,17 +425,20 @@ def measure_runtime(
 
         return check
 
+    before = store.counts().get("noop", {}).get("done", 0)  # an earlier run on the same database
     worker = Worker(argv, env, tmp / f"runtime-worker-{profile}.log")
     try:
         for _ in range(WARMUP):
             submit()
-        wait_until(finished(WARMUP), worker, "runtime warm-up", 0.05)
+        wait_until(finished(before + WARMUP), worker, "runtime warm-up", 0.05)
+        cpu = busy_cpu_seconds()
         start = time.perf_counter()
         for _ in range(items):
             submit()
         sent = time.perf_counter() - start
-        wait_until(finished(WARMUP + items), worker, "runtime items", 0.01)
-        return Measured(items, time.perf_counter() - start, sent), profile_dir
+        wait_until(finished(before + WARMUP + items), worker, "runtime items", 0.01)
+        elapsed = time.perf_counter() - start
+        return Measured(items, elapsed, sent, busy_cpu_seconds() - cpu), profile_dir
     finally:
         worker.stop()
         store.dispose()
@@ -475,6 +493,7 @@ def main() -> None:
     parser.add_argument("--brokers", default="redis,embedded")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--profile", default="off", choices=["off", "timing", "cprofile"])
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir with the worker logs")
     args = parser.parse_args()
     brokers = [b for b in args.brokers.split(",") if b]
     databases = [d for d in args.databases.split(",") if d]
@@ -492,6 +511,8 @@ def main() -> None:
         "(a) bare Celery items/s",
         "(b) runtime items/s",
         "b/a",
+        "(a) CPU ms/item",
+        "(b) CPU ms/item",
         "(b) submit+enqueue items/s",
         title=f"Runtime throughput, NoopBot, {CONCURRENCY} prefork processes, {os.cpu_count()} CPUs",
     )
@@ -521,6 +542,8 @@ def main() -> None:
                     f"{a.rate:,.0f}",
                     f"{b.rate:,.0f}",
                     f"[{colour}]{ratio:.2f}[/{colour}]",
+                    f"{a.cpu_ms_per_item:.1f}",
+                    f"{b.cpu_ms_per_item:.1f}",
                     f"{items / b.send_seconds:,.0f}",
                 )
         console.print(table)
@@ -530,8 +553,11 @@ def main() -> None:
             else:
                 print_cprofile(title, pdir)
     finally:
-        with suppress(OSError):
-            shutil.rmtree(tmp_root)
+        if args.keep:
+            console.print(f"worker logs and profiles kept in {tmp_root}")
+        else:
+            with suppress(OSError):
+                shutil.rmtree(tmp_root)
 
 
 if __name__ == "__main__":

@@ -190,8 +190,11 @@ class ProcessBrowser:
         return browser
 
     def _launch_chromium(self, playwright: Playwright) -> Browser:
+        # The system's Chromium (Debian's package) when present; else Playwright's own download
+        # (`playwright install chromium`), for machines without apt.
+        path = self.settings.chromium_path
         return playwright.chromium.launch(
-            executable_path=self.settings.chromium_path,
+            executable_path=path if path and Path(path).exists() else None,
             headless=self.settings.browser_headless,
             args=list(CHROMIUM_ARGS),
         )

@@ -1,0 +1,378 @@
+"""`portalbots demo`: the ARK bot end to end on the embedded defaults, with the sandbox as core system.
+
+What runs: the sandbox (policy administration web app + Postfach SMTP) in this process, the intake API in
+this process, one `portalbots worker` process (Celery on the embedded filesystem broker, SQLite store,
+headless Chromium). Requests go in through the intake API as the portal sends them. Time is moved with
+the clock shift every process reads, so the demo stands in business hours, then on a Saturday night,
+then at Monday's opening, whatever the wall clock says.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from babel.dates import format_datetime
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bots.runtime.bot import Registry
+from bots.runtime.calendar import ServiceCalendar
+from bots.runtime.clock import ShiftedClock
+from bots.runtime.dispatch import CeleryDispatcher, configure
+from bots.runtime.intake import create_intake_app
+from bots.runtime.maintenance import tick
+from bots.runtime.migrate import upgrade
+from bots.runtime.models import WorkItem
+from bots.runtime.serve import ThreadedServer
+from bots.runtime.settings import Settings
+from bots.runtime.states import Status
+from bots.runtime.store import Store
+from sandbox.seed import summarize
+from sandbox.server import SandboxServer
+
+QUEUE = "ark_certificate"
+ROUTE = "/v1/ark-certificates"
+SYSTEM = "policy_admin"
+WAIT_SECONDS = 240.0
+STATUS_DE = {
+    "pending": "wartet",
+    "running": "läuft",
+    "done": "erledigt",
+    "rejected": "abgelehnt",
+    "handed_off": "an Sachbearbeitung",
+    "failed": "fehlgeschlagen",
+    "deferred": "zurückgestellt",
+    "abandoned": "aufgegeben",
+}
+STATUS_STYLE = {"done": "green", "rejected": "yellow", "deferred": "cyan", "failed": "red"}
+
+out = Console(width=None if sys.stdout.isatty() else 150)
+
+
+@dataclass
+class Submission:
+    label: str
+    body: dict[str, Any]
+    key: str = field(default_factory=lambda: f"demo-{uuid.uuid4().hex[:12]}")
+    answer: int = 0
+    item_id: int | None = None
+    refusal: str = ""
+
+
+def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> int:
+    tz = ZoneInfo(settings.timezone)
+    calendar = ServiceCalendar.from_settings(SYSTEM, settings)
+    start = _start_time(at, tz, calendar)
+    saturday = _next_saturday_night(start, tz)
+    monday = calendar.next_opening(saturday)
+
+    home = (settings.data_dir / "demo").resolve()
+    out.rule("[bold]PortalBots-Demo: ARK-Bescheinigungen")
+    out.print(f"Arbeitsverzeichnis {home} (wird neu angelegt); Datenbank SQLite, Broker eingebettet.")
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    demo = settings.model_copy(update={"data_dir": home, "database_url": None, "broker_url": None})
+    url = demo.resolved_database_url()
+    upgrade(url)
+
+    clock = ShiftedClock(start - datetime.now(UTC))
+    with SandboxServer(demo, clock, data_dir=home / "sandbox", customers=customers) as sandbox:
+        demo = demo.model_copy(
+            update={
+                "sandbox_url": sandbox.url,
+                "smtp_host": sandbox.smtp_host,
+                "smtp_port": sandbox.smtp_port,
+            }
+        )
+        out.print(f"Sandbox-Bestandsführung {sandbox.url} (Anmeldung {demo.sandbox_user}), "
+                  f"Postfach-SMTP {sandbox.smtp_host}:{sandbox.smtp_port}, {customers} Kunden angelegt.")  # fmt: skip
+        store = Store(url, clock)
+        dispatcher = CeleryDispatcher(configure(demo))
+        registry = Registry.discover(demo.bots)
+        intake = ThreadedServer(create_intake_app(store, registry, dispatcher, demo), name="intake")
+        with intake:
+            out.print(f"Intake-API {intake.url}{ROUTE}")
+            token = demo.intake_token.get_secret_value()
+            portal = httpx.Client(
+                base_url=intake.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
+            worker = Worker(demo, home / "worker.log")
+            try:
+                all_subs = _run_phases(
+                    demo, sandbox, store, dispatcher, portal, worker, clock, start, saturday, monday, tz
+                )
+            finally:
+                worker.stop()
+                portal.close()
+        _summary(store, all_subs, tz)
+        _export_postfach(sandbox, store, all_subs, home / "postfach")
+        store.dispose()
+    out.print(f"\nProtokoll des Workers: {home / 'worker.log'}")
+    return 0
+
+
+def _run_phases(
+    demo: Settings,
+    sandbox: SandboxServer,
+    store: Store,
+    dispatcher: CeleryDispatcher,
+    portal: httpx.Client,
+    worker: Worker,
+    clock: ShiftedClock,
+    start: datetime,
+    saturday: datetime,
+    monday: datetime,
+    tz: ZoneInfo,
+) -> list[Submission]:
+    policies = _ark_policies(sandbox)
+    weekday = _requests(policies, start.astimezone(tz).date())
+
+    _stand_at(clock, start, worker, tz, "Werktag in der Servicezeit")
+    for sub in weekday:
+        _submit(portal, sub)
+    replay = Submission(
+        "dieselbe Anfrage noch einmal (gleicher Idempotency-Key)", weekday[0].body, weekday[0].key
+    )
+    _submit(portal, replay)
+    _wait(store, [s for s in weekday if s.item_id], lambda i: i.status in _FINAL, "Anfragen bearbeitet")
+
+    night = Submission(
+        "Samstagnacht: Familie, de+en",
+        _body(policies[0], saturday.astimezone(tz).date() + timedelta(days=10), 7, "US", ["de", "en"]),
+    )
+    _stand_at(clock, saturday, worker, tz, "Bestandsführung geschlossen")
+    _submit(portal, night)
+    _wait(store, [night], lambda i: i.status == Status.DEFERRED, "zurückgestellt bis zur Servicezeit")
+    item = store.get(night.item_id or 0)
+    out.print(f"  Auftrag {item.id} wartet bis [bold]{_de(item.not_before or monday, tz)}[/bold] "
+              f"(Kunde sah im Portal: „bis zum nächsten Werktag“).")  # fmt: skip
+
+    _stand_at(clock, monday, worker, tz, "Montag, Öffnung der Bestandsführung")
+    released = tick(store, dispatcher)
+    out.print(f"  Wartung: {released['released']} zurückgestellte Aufträge freigegeben.")
+    _wait(store, [night], lambda i: i.status in _FINAL, "nach Öffnung bearbeitet")
+    return [*weekday, replay, night]
+
+
+_FINAL = {Status.DONE, Status.REJECTED, Status.FAILED, Status.HANDED_OFF, Status.ABANDONED}
+
+
+class Worker:
+    """One `portalbots worker` process; restarted whenever the demo moves the clock."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings = settings
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, shift_seconds: float) -> None:
+        self.stop()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
+        s = self.settings
+        env.update(
+            PORTALBOTS_DATA_DIR=str(s.data_dir),
+            PORTALBOTS_SANDBOX_URL=s.sandbox_url,
+            PORTALBOTS_SMTP_HOST=s.smtp_host,
+            PORTALBOTS_SMTP_PORT=str(s.smtp_port),
+            PORTALBOTS_CLOCK_SHIFT=f"{shift_seconds:.3f}",
+            PORTALBOTS_TIMEZONE=s.timezone,
+            PORTALBOTS_SERVICE_HOURS=s.service_hours,
+            PORTALBOTS_HOLIDAY_STATE=s.holiday_state,
+            PORTALBOTS_CLOSING_DAYS=s.closing_days,
+            PORTALBOTS_CHROMIUM_PATH=s.chromium_path,
+        )
+        if s.bots:
+            env["PORTALBOTS_BOTS"] = s.bots
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bots.cli", "worker", "--queues", QUEUE, "--concurrency", "2",
+                 "--loglevel", "WARNING"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def check(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the worker stopped (exit {self.proc.returncode}):\n{tail}")
+
+
+def _start_time(at: str | None, tz: ZoneInfo, calendar: ServiceCalendar) -> datetime:
+    if at:
+        moment = datetime.fromisoformat(at)
+        return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    day = datetime.now(tz).date()
+    for _ in range(30):  # the next working day at 10:00 local time
+        candidate = datetime(day.year, day.month, day.day, 10, 0, tzinfo=tz)
+        if candidate > datetime.now(tz) and calendar.is_open(candidate):
+            return candidate
+        day += timedelta(days=1)
+    raise RuntimeError("no opening of the core systems within 30 days; check PORTALBOTS_SERVICE_HOURS")
+
+
+def _de(moment: datetime, tz: ZoneInfo) -> str:
+    return format_datetime(moment.astimezone(tz), "EEEE, dd.MM.yyyy HH:mm", locale="de") + " Uhr"
+
+
+def _next_saturday_night(after: datetime, tz: ZoneInfo) -> datetime:
+    day = after.astimezone(tz).date() + timedelta(days=1)
+    while day.weekday() != 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 23, 0, tzinfo=tz)
+
+
+def _stand_at(clock: ShiftedClock, moment: datetime, worker: Worker, tz: ZoneInfo, what: str) -> None:
+    clock.shift = moment - datetime.now(UTC)
+    out.rule(f"{_de(moment, tz)} – {what}")
+    worker.start(clock.shift.total_seconds())
+
+
+def _ark_policies(sandbox: SandboxServer) -> list[tuple[str, dict[str, Any]]]:
+    found = [
+        (c["customer_id"], p)
+        for c in summarize(sandbox.db).customers
+        for p in c["policies"]
+        if p["line"] == "ARK" and p["status"] == "aktiv" and p["end_date"] is None
+    ]
+    if len(found) < 3:
+        raise RuntimeError("the demo needs at least 3 active ARK policies; seed more customers (--customers)")
+    return sorted(found, key=lambda cp: -len(cp[1]["insured_persons"]))
+
+
+def _body(
+    policy: tuple[str, dict[str, Any]], start: date, days: int, country: str, languages: list[str]
+) -> dict[str, Any]:
+    customer, p = policy
+    return {
+        "customer_id": customer,
+        "policy_number": p["policy_number"],
+        "travel_start": start.isoformat(),
+        "travel_end": (start + timedelta(days=days - 1)).isoformat(),
+        "country": country,
+        "languages": languages,
+    }
+
+
+def _requests(policies: list[tuple[str, dict[str, Any]]], today: date) -> list[Submission]:
+    family, single, other = policies[0], policies[-1], policies[1]
+    trip = today + timedelta(days=21)
+    return [
+        Submission("Familie, Thailand, de/en/es/fr", _body(family, trip, 15, "TH", ["de", "en", "es", "fr"])),
+        Submission("Einzelperson, Frankreich, fr", _body(single, trip, 10, "FR", ["fr"])),
+        Submission("Reise ins Inland (Deutschland)", _body(other, trip, 7, "DE", ["de"])),
+        Submission("Reise länger als der Tarif erlaubt", _body(other, trip, 90, "ES", ["es"])),
+        Submission(
+            "fremder Vertrag",
+            {**_body(family, trip, 7, "IT", ["de"]), "customer_id": other[0]},
+        ),
+        Submission("ungültige Sprache (it)", {**_body(single, trip, 7, "IT", ["de"]), "languages": ["it"]}),
+    ]
+
+
+def _submit(portal: httpx.Client, sub: Submission) -> None:
+    r = portal.post(ROUTE, json=sub.body, headers={"Idempotency-Key": sub.key})
+    sub.answer = r.status_code
+    if r.status_code == 202:
+        sub.item_id = r.json()["id"]
+        replay = " (Wiederholung erkannt, derselbe Auftrag)" if r.headers.get("Idempotent-Replayed") else ""
+        out.print(f"  Portal → {sub.label}: [green]202[/green] Auftrag {sub.item_id}{replay}")
+    else:
+        fields = ", ".join(f["field"] for f in r.json().get("fields", []))
+        sub.refusal = f"{r.json().get('message', '')} ({fields})" if fields else r.json().get("message", "")
+        out.print(f"  Portal → {sub.label}: [yellow]{r.status_code}[/yellow] {sub.refusal}")
+
+
+def _wait(store: Store, subs: list[Submission], done: Callable[[WorkItem], bool], what: str) -> None:
+    ids = [s.item_id for s in subs if s.item_id is not None]
+    deadline = time.monotonic() + WAIT_SECONDS
+    with Progress(
+        TextColumn("  {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=out, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(what, total=len(ids))
+        while True:
+            finished = sum(1 for i in ids if done(store.get(i)))
+            progress.update(task, completed=finished)
+            if finished == len(ids):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the demo waited {WAIT_SECONDS:.0f} s for: {what}")
+            time.sleep(0.2)
+
+
+def _summary(store: Store, subs: list[Submission], tz: ZoneInfo) -> None:
+    table = Table(title="Ergebnis", show_lines=False)
+    for col in ("Auftrag", "Anfrage", "Kunde", "Status", "Ergebnis"):
+        table.add_column(col, overflow="fold")
+    seen: set[int] = set()
+    for sub in subs:
+        if sub.item_id is None:
+            table.add_row("–", sub.label, sub.body.get("customer_id", ""), f"[yellow]{sub.answer}[/yellow]",
+                          f"vom Intake abgewiesen: {sub.refusal}")  # fmt: skip
+            continue
+        if sub.item_id in seen:
+            table.add_row(str(sub.item_id), sub.label, sub.body["customer_id"], "–", "kein zweiter Auftrag")
+            continue
+        seen.add(sub.item_id)
+        item = store.get(sub.item_id)
+        style = STATUS_STYLE.get(item.status.value, "white")
+        table.add_row(
+            str(item.id), sub.label, item.customer_id or "", f"[{style}]{STATUS_DE[item.status.value]}[/{style}]",
+            _outcome(item, tz),
+        )  # fmt: skip
+    out.print(table)
+
+
+def _outcome(item: WorkItem, tz: ZoneInfo) -> str:
+    if item.status == Status.DONE and item.result:
+        numbers = ", ".join(c["number"] for c in item.result.get("certificates", []))
+        persons = len(item.result.get("insured_persons", []))
+        return f"{persons} Person(en); Bescheinigungen {numbers}; Versuche {item.attempts}"
+    if item.error is not None:
+        return (
+            item.error.message if item.error.kind == "reject" else f"{item.error.code}: {item.error.message}"
+        )
+    if item.not_before is not None:
+        return f"wartet bis {item.not_before.astimezone(tz):%d.%m.%Y %H:%M}"
+    return ""
+
+
+def _export_postfach(sandbox: SandboxServer, store: Store, subs: list[Submission], folder: Path) -> None:
+    """Write the PDFs each customer found in their Postfach, as delivered, and list their paths."""
+    customers = sorted({store.get(s.item_id).customer_id or "" for s in subs if s.item_id is not None})
+    paths: list[Path] = []
+    for customer in customers:
+        for message in sandbox.db.messages("postfach", customer):
+            for attachment in message.attachments:
+                got = sandbox.db.attachment("postfach", customer, message.no, attachment.idx)
+                if got is None:
+                    continue
+                target = folder / customer / attachment.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(got[2])
+                paths.append(target)
+    out.print(f"\n[bold]Zugestellte PDFs[/bold] ({len(paths)}, aus den Postfächern der Kunden):")
+    for path in paths:
+        out.print(f"  {path}")

@@ -1,0 +1,34 @@
+"""README's demo command, as a user runs it: `portalbots demo` in a fresh directory, embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "bots.cli", "demo", "--customers", "12", "--at", "2026-11-24T10:00"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    output = run.stdout
+    assert "Ergebnis" in output and "Zugestellte PDFs" in output
+    assert output.count("erledigt") >= 3 and output.count("abgelehnt") >= 3
+    assert "Wiederholung erkannt" in output and "422" in output
+    assert "wartet bis Montag" in output
+    pdfs = sorted((tmp_path / "var" / "demo" / "postfach").rglob("*.pdf"))
+    assert len(pdfs) == 7, output
+    for pdf in pdfs:
+        assert PdfReader(pdf).pages[0].extract_text().strip()
