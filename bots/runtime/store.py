@@ -158,16 +158,16 @@ class Store:
             return self._item(row), True
         except IntegrityError:
             with self._read() as conn:
-                row = conn.execute(
+                existing = conn.execute(
                     sa.select(t.items).where(t.items.c.queue == queue, t.items.c.reference == ref)
                 ).one_or_none()
-            if row is None:
+            if existing is None:
                 raise
-            if row.request_hash != digest:
+            if existing.request_hash != digest:
                 raise IdempotencyConflict(
-                    f"idempotency key {ref!r} was already used for a different request (item {row.id})"
+                    f"idempotency key {ref!r} was already used for a different request (item {existing.id})"
                 ) from None
-            return self._item(row), False
+            return self._item(existing), False
 
     def get(self, item_id: int) -> WorkItem:
         with self._read() as conn:
@@ -826,7 +826,10 @@ class Store:
         if queue:
             q = q.where(t.backlog_snapshots.c.queue == queue)
         with self._read() as conn:
-            return [BacklogPoint(utc(r.at), r.queue, r.status, r.reason, r.count) for r in conn.execute(q)]
+            return [
+                BacklogPoint(utc(r.at), r.queue, r.status, r.reason, r._mapping["count"])
+                for r in conn.execute(q)
+            ]
 
     # ---------------------------------------------------------------- internals
 
