@@ -29,7 +29,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     if settings.broker_url:
         return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
     folder = (settings.data_dir / "broker").resolve()
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -37,6 +37,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # exchange bindings; kombu's default is ./control
             "store_processed": False,
         },
     }

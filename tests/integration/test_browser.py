@@ -159,9 +159,10 @@ def chromium_main_pids() -> set[int]:
         except OSError:
             continue
         if b"--remote-debugging-pipe" in argv and not any(a.startswith(b"--type=") for a in argv):
-            if below_me(pid):
+            if below_me(pid) and alive(pid):
                 found.add(pid)
-    return found
+    # A child Chromium has just forked (zygote, crashpad) still wears its parent's command line for a moment.
+    return {pid for pid in found if parents.get(pid) not in found}
 
 
 def alive(pid: int) -> bool:
