@@ -77,9 +77,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -88,7 +86,6 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import uvicorn
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -105,6 +102,7 @@ from schwifty.exceptions import (
 
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock, clock_from_shift
+from bots.runtime.serve import ThreadedServer, free_port
 from bots.runtime.settings import Settings
 from sandbox.admin import admin_router, download_headers
 from sandbox.data import SandboxDB
@@ -499,12 +497,6 @@ def _find(messages: list[MailMessage], no: int) -> MailMessage | None:
     return next((m for m in messages if m.no == no), None)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 class SandboxServer:
     """The web app (uvicorn in a background thread) and the Postfach SMTP server, started together."""
 
@@ -523,38 +515,20 @@ class SandboxServer:
         self.settings = settings
         self.clock = clock
         self.host = host
-        self.http_port = http_port or _free_port(host)
         self.smtp_host = host
-        self.smtp_port = smtp_port or _free_port(host)
-        self.url = f"http://{host}:{self.http_port}"
+        self.smtp_port = smtp_port or free_port(host)
         self.db = SandboxDB(sandbox_db_path(settings, data_dir))
         if customers is not None:
             seed(self.db, customers)
         self.faults = FaultInjector(faults)
         self.app = create_app(self.db, clock, settings, self.faults)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = ThreadedServer(self.app, host, http_port, name="sandbox-http")
+        self.http_port = self._http.port
+        self.url = self._http.url
         self._smtp: Any = None
 
     def start(self) -> SandboxServer:
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.http_port,
-            log_level="warning",
-            access_log=False,
-            ws="none",
-            lifespan="on",
-            timeout_graceful_shutdown=3,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="sandbox-http", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox web app did not start on {self.url}")
-            time.sleep(0.01)
+        self._http.start()
         try:
             self._smtp = start_smtp(self.db, self.smtp_host, self.smtp_port, self.clock)
         except Exception:
@@ -566,13 +540,8 @@ class SandboxServer:
         if self._smtp is not None:
             self._smtp.stop()
             self._smtp = None
-        if self._server is not None:
-            self._server.should_exit = True
-            self.faults.release_hangs()
-            if self._thread is not None:
-                self._thread.join(timeout=10)
-            self._server = None
-            self._thread = None
+        self.faults.release_hangs()  # a hung request answers, so the server can finish
+        self._http.stop()
         self.db.close()
 
     def __enter__(self) -> SandboxServer:

@@ -72,3 +72,13 @@ class NoopBot(Bot):
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         return {}
+
+
+class Recorder:
+    """The dispatcher boundary for tests of what is sent: remembers the items instead of using a broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def enqueue(self, item: WorkItem) -> None:
+        self.sent.append(item.id)

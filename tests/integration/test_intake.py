@@ -11,24 +11,13 @@ import pytest
 
 from bots.runtime.bot import Registry
 from bots.runtime.intake import create_intake_app
-from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.serve import ThreadedServer
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
-from tests.bots_for_tests import EchoBot
+from tests.bots_for_tests import EchoBot, Recorder
 
 AUTH = {"Authorization": "Bearer s3cret-test-token"}
-
-
-class Recorder:
-    """The dispatcher boundary: remembers what would have been sent to the broker."""
-
-    def __init__(self) -> None:
-        self.sent: list[int] = []
-
-    def enqueue(self, item: WorkItem) -> None:
-        self.sent.append(item.id)
 
 
 @pytest.fixture

@@ -17,21 +17,13 @@ from bots.runtime.runner import Runner
 from bots.runtime.settings import Settings
 from bots.runtime.states import CaseStatus, DeferReason, Status
 from bots.runtime.store import Store, Upload
-from tests.bots_for_tests import EchoBot
+from tests.bots_for_tests import EchoBot, Recorder
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[int] = []
-
-    def enqueue(self, item: WorkItem) -> None:
-        self.sent.append(item.id)
 
 
 @pytest.fixture
