@@ -96,7 +96,6 @@ STORE_CALLS = (
     "remember",
     "add_artifact",
     "finish",
-    "record_success",
     "renew_lease",
 )
 

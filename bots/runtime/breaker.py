@@ -38,6 +38,3 @@ class CircuitBreaker:
             )
             self.mailer.try_send(msg)
         return True
-
-    def success(self, queue: str) -> None:
-        self.store.record_success(queue)

@@ -37,7 +37,9 @@ def broker_options(settings: Settings) -> dict[str, Any]:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),  # exchange bindings; kombu's default is ./control
+            "control_folder": str(folder / "control"),
+            # kombu's default of 1 s between polls caps a worker at a few items per second
+            "polling_interval": 0.1,  # exchange bindings; kombu's default is ./control
             "store_processed": False,
         },
     }

@@ -75,21 +75,14 @@ class Runner:
 
     def run(self, item_id: int) -> WorkItem | None:
         """Run item `item_id` if it is still pending and its queue is not paused; None when there was nothing to do."""
-        item = self.store.get(item_id)
-        if item.status != Status.PENDING:
-            return None
-        if self.store.queue_state(item.queue).paused:
-            log.info("queue %s is paused; item %s waits", item.queue, item_id)
-            return None
         claimed = self.store.claim(item_id, self.worker_id, self.lease)
-        if claimed is None:
+        if claimed is None:  # not pending, not due, held by another worker, or its queue is paused
+            log.debug("item %s: nothing to do", item_id)
             return None
         return self.execute(claimed)
 
     def run_next(self, queue: str) -> WorkItem | None:
         """Claim and run the most urgent due item of `queue` (the pull path, used by the demo and benchmarks)."""
-        if self.store.queue_state(queue).paused:
-            return None
         claimed = self.store.claim_next(queue, self.worker_id, self.lease)
         return self.execute(claimed) if claimed else None
 
@@ -153,9 +146,8 @@ class Runner:
             return self._outcome(bot, item, exc)
         for mw in reversed(started):
             mw.after_process(item, ctx)
-        done = self.store.finish(item, Status.DONE, actor=self.worker_id, reason="done", result=result)
-        self.breaker.success(item.queue)
-        return done
+        # finish(DONE) also resets the circuit breaker's error run, in the same transaction
+        return self.store.finish(item, Status.DONE, actor=self.worker_id, reason="done", result=result)
 
     def _outcome(self, bot: Bot, item: WorkItem, exc: Exception) -> WorkItem:
         if isinstance(exc, Reject):

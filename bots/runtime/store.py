@@ -207,7 +207,8 @@ class Store:
         return out
 
     def claim(self, item_id: int, owner: str, lease: timedelta) -> WorkItem | None:
-        """Take a pending item for `owner`; None when someone else has it or it is not due (duplicate delivery)."""
+        """Take a pending item for `owner`; None when someone else has it, it is not due (duplicate delivery)
+        or its queue is paused. One statement: no read before it."""
         now = self.now()
         with self._write() as conn:
             row = conn.execute(
@@ -216,6 +217,7 @@ class Store:
                     t.items.c.id == item_id,
                     t.items.c.status == Status.PENDING.value,
                     sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
+                    ~self._queue_paused(t.items.c.queue),
                 )
                 .values(self._claim_values(owner, lease, now))
                 .returning(*t.items.c)
@@ -236,6 +238,7 @@ class Store:
                 t.items.c.queue == queue,
                 t.items.c.status == Status.PENDING.value,
                 sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
+                ~self._queue_paused(t.items.c.queue),
             )
             .order_by(
                 t.items.c.priority.desc(),
@@ -311,7 +314,8 @@ class Store:
         defer_reason: DeferReason | None = None,
         refund_attempt: bool = False,
     ) -> WorkItem:
-        """End a run held under lease by `item.lease_owner`."""
+        """End a run held under lease by `item.lease_owner`; a run that ends done also ends the queue's
+        run of system errors (the circuit breaker's count), in the same transaction."""
         if status in (Status.RUNNING, Status.HANDED_OFF):
             raise InvalidTransition(f"a run cannot end {status} here (a hand-off goes through hand_off)")
         now = self.now()
@@ -326,6 +330,8 @@ class Store:
                 owner=self._holder(item),
                 values=self._end_values(result, error, not_before, defer_reason, refund_attempt),
             )
+            if status == Status.DONE:
+                self._reset_error_run(conn, item.queue)
         return self._item(row)
 
     def hand_off(
@@ -760,13 +766,21 @@ class Store:
                 ).scalar_one()
             )
 
-    def record_success(self, queue: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                sa.update(t.queue_states)
-                .where(t.queue_states.c.queue == queue, t.queue_states.c.consecutive_errors > 0)
-                .values(consecutive_errors=0)
-            )
+    @staticmethod
+    def _reset_error_run(conn: Connection, queue: str) -> None:
+        conn.execute(
+            sa.update(t.queue_states)
+            .where(t.queue_states.c.queue == queue, t.queue_states.c.consecutive_errors > 0)
+            .values(consecutive_errors=0)
+        )
+
+    @staticmethod
+    def _queue_paused(queue: sa.ColumnElement[str]) -> sa.Exists:
+        return (
+            sa.select(t.queue_states.c.queue)
+            .where(t.queue_states.c.queue == queue, t.queue_states.c.paused.is_(True))
+            .exists()
+        )
 
     def pause_queue(self, queue: str, actor: str, reason: str) -> bool:
         """Pause a queue; False when it was paused already."""

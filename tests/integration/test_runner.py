@@ -263,6 +263,13 @@ def test_circuit_breaker_pauses_queue_and_keeps_accepting(
     assert store.queue_state("echo").consecutive_errors == 0
 
 
+def test_a_success_ends_the_run_of_errors(store: Store, runner: Runner) -> None:
+    for action in ("error", "error", "ok", "error", "error"):
+        runner.run(submit(store, action).id)
+    state = store.queue_state("echo")
+    assert not state.paused and state.consecutive_errors == 2
+
+
 def test_backlog_snapshot(store: Store, runner: Runner, clock: FixedClock) -> None:
     clock.set(berlin(2026, 11, 28, 23, 0))
     for _ in range(3):
