@@ -41,6 +41,45 @@ from bots.runtime.states import (
 SYSTEM_ACTOR = "system"
 
 
+_INSERT_ITEM = sa.insert(t.items).returning(*t.items.c)
+_INSERT_EVENT = sa.insert(t.events)
+
+
+def _queue_paused(queue: sa.ColumnElement[str]) -> sa.Exists:
+    return (
+        sa.select(t.queue_states.c.queue)
+        .where(t.queue_states.c.queue == queue, t.queue_states.c.paused.is_(True))
+        .exists()
+    )
+
+
+def _param(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=column.type)
+
+
+_CLAIM_VALUES: dict[str, Any] = {
+    "status": Status.RUNNING.value,
+    "lease_owner": _param("p_owner", t.items.c.lease_owner),
+    "lease_expires": _param("p_expires", t.items.c.lease_expires),
+    "attempts": t.items.c.attempts + 1,
+    "defer_reason": None,
+    "not_before": None,
+    "version": t.items.c.version + 1,
+    "updated_at": _param("p_now", t.items.c.updated_at),
+}
+# Built once, parameters given at execution: a claim is the hottest statement of all.
+_CLAIM = (
+    sa.update(t.items)
+    .where(
+        t.items.c.id == _param("p_item_id", t.items.c.id),
+        t.items.c.status == Status.PENDING.value,
+        sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= _param("p_now", t.items.c.not_before)),
+        ~_queue_paused(t.items.c.queue),
+    )
+    .values(_CLAIM_VALUES)
+    .returning(*t.items.c)
+)
+
 @dataclass(frozen=True)
 class Upload:
     """A file that arrives with a request and is stored with its item in the same transaction."""
@@ -131,30 +170,28 @@ class Store:
         digest = request_hash(payload, uploads)
         try:
             with self._write() as conn:
-                item_id = conn.execute(
-                    sa.insert(t.items)
-                    .values(
-                        queue=queue,
-                        reference=ref,
-                        request_hash=digest,
-                        customer_id=customer_id,
-                        priority=priority,
-                        status=Status.PENDING.value,
-                        due_at=now + due_in if due_in else None,
-                        attempts=0,
-                        max_attempts=max_attempts,
-                        payload=payload,
-                        progress={},
-                        version=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(t.items.c.id)
-                ).scalar_one()
+                row = conn.execute(
+                    _INSERT_ITEM,  # parameters at execution: the compiled statement is cached
+                    {
+                        "queue": queue,
+                        "reference": ref,
+                        "request_hash": digest,
+                        "customer_id": customer_id,
+                        "priority": priority,
+                        "status": Status.PENDING.value,
+                        "due_at": now + due_in if due_in else None,
+                        "attempts": 0,
+                        "max_attempts": max_attempts,
+                        "payload": payload,
+                        "progress": {},
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                ).one()
                 for up in uploads:
-                    self._add_artifact(conn, item_id, up.data, up.media_type, up.filename, "upload", now)
-                self._event(conn, "item", item_id, queue, None, Status.PENDING, actor, "submitted", now)
-                row = self._item_row(conn, item_id)
+                    self._add_artifact(conn, row.id, up.data, up.media_type, up.filename, "upload", now)
+                self._event(conn, "item", row.id, queue, None, Status.PENDING, actor, "submitted", now)
             return self._item(row), True
         except IntegrityError:
             with self._read() as conn:
@@ -212,15 +249,7 @@ class Store:
         now = self.now()
         with self._write() as conn:
             row = conn.execute(
-                sa.update(t.items)
-                .where(
-                    t.items.c.id == item_id,
-                    t.items.c.status == Status.PENDING.value,
-                    sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
-                    ~self._queue_paused(t.items.c.queue),
-                )
-                .values(self._claim_values(owner, lease, now))
-                .returning(*t.items.c)
+                _CLAIM, {"p_item_id": item_id, "p_owner": owner, "p_now": now, "p_expires": now + lease}
             ).one_or_none()
             if row is None:
                 return None
@@ -238,7 +267,7 @@ class Store:
                 t.items.c.queue == queue,
                 t.items.c.status == Status.PENDING.value,
                 sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
-                ~self._queue_paused(t.items.c.queue),
+                ~_queue_paused(t.items.c.queue),
             )
             .order_by(
                 t.items.c.priority.desc(),
@@ -774,14 +803,6 @@ class Store:
             .values(consecutive_errors=0)
         )
 
-    @staticmethod
-    def _queue_paused(queue: sa.ColumnElement[str]) -> sa.Exists:
-        return (
-            sa.select(t.queue_states.c.queue)
-            .where(t.queue_states.c.queue == queue, t.queue_states.c.paused.is_(True))
-            .exists()
-        )
-
     def pause_queue(self, queue: str, actor: str, reason: str) -> bool:
         """Pause a queue; False when it was paused already."""
         now = self.now()
@@ -895,17 +916,18 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
-            sa.insert(t.events).values(
-                at=now,
-                actor=actor,
-                subject=subject,
-                subject_id=str(subject_id),
-                queue=queue,
-                from_state=str(from_state) if from_state is not None else None,
-                to_state=str(to_state) if to_state is not None else None,
-                reason=reason,
-                detail=detail or {},
-            )
+            _INSERT_EVENT,
+            {
+                "at": now,
+                "actor": actor,
+                "subject": subject,
+                "subject_id": str(subject_id),
+                "queue": queue,
+                "from_state": str(from_state) if from_state is not None else None,
+                "to_state": str(to_state) if to_state is not None else None,
+                "reason": reason,
+                "detail": detail or {},
+            },
         )
 
     @staticmethod
