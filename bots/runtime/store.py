@@ -882,6 +882,8 @@ class Store:
         values: dict[str, Any] | None = None,
     ) -> Row[Any]:
         """The only way an item changes state: checked against the table, versioned, and logged."""
+        if owner is not None and expected_version is None:
+            return self._held_transition(conn, item_id, to, actor, reason, now, owner, values or {})
         current = self._item_row(conn, item_id)
         if owner is not None and (current.status != Status.RUNNING.value or current.lease_owner != owner):
             raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
@@ -900,6 +902,35 @@ class Store:
         if row is None:
             raise StaleVersion(f"item {item_id} was changed by someone else (lease lost or newer version)")
         self._event(conn, "item", item_id, current.queue, Status(current.status), to, actor, reason, now)
+        return row
+
+    def _held_transition(
+        self,
+        conn: Connection,
+        item_id: int,
+        to: Status,
+        actor: str,
+        reason: str,
+        now: datetime,
+        owner: str,
+        values: dict[str, Any],
+    ) -> Row[Any]:
+        """A worker ends its own run: one conditional update, no read before it (the hot path)."""
+        check_transition(Status.RUNNING, to)
+        row = conn.execute(
+            sa.update(t.items)
+            .where(
+                t.items.c.id == item_id,
+                t.items.c.status == Status.RUNNING.value,
+                t.items.c.lease_owner == owner,
+            )
+            .values(status=to.value, version=t.items.c.version + 1, updated_at=now, **values)
+            .returning(*t.items.c)
+        ).one_or_none()
+        if row is None:
+            self._item_row(conn, item_id)  # NotFound for an unknown item
+            raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
+        self._event(conn, "item", item_id, row.queue, Status.RUNNING, to, actor, reason, now)
         return row
 
     def _event(
