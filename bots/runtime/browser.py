@@ -33,9 +33,6 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--no-first-run",
 )
-# Used until settings carry browser_timeout_ms / browser_navigation_timeout_ms.
-DEFAULT_TIMEOUT_MS = 15_000.0
-DEFAULT_NAVIGATION_TIMEOUT_MS = 30_000.0
 SCREENSHOT_TIMEOUT_MS = 10_000.0
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -106,20 +103,16 @@ class ProcessBrowser:
         *,
         timeout_ms: float | None = None,
         navigation_timeout_ms: float | None = None,
-        trace: bool = True,
+        trace: bool | None = None,
     ) -> None:
         self.settings = settings
-        self.timeout_ms = float(
-            timeout_ms
-            if timeout_ms is not None
-            else getattr(settings, "browser_timeout_ms", DEFAULT_TIMEOUT_MS)
-        )
+        self.timeout_ms = float(timeout_ms if timeout_ms is not None else settings.browser_timeout_ms)
         self.navigation_timeout_ms = float(
             navigation_timeout_ms
             if navigation_timeout_ms is not None
-            else getattr(settings, "browser_navigation_timeout_ms", DEFAULT_NAVIGATION_TIMEOUT_MS)
+            else settings.browser_navigation_timeout_ms
         )
-        self.trace = trace
+        self.trace = settings.browser_trace if trace is None else trace
         self.launches = 0  # how many Chromiums this object started in this process
         self._pid: int | None = None
         self._browser: Browser | None = None

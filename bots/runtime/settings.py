@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     browser_headless: bool = True
     browser_timeout_ms: float = 15_000.0
     browser_navigation_timeout_ms: float = 30_000.0
+    browser_trace: bool = Field(
+        default=True, description="record a Playwright trace per item, kept as an artifact when a step fails"
+    )
     sandbox_faults: str = Field(default="", description="initial sandbox fault knobs as JSON")
 
     # The insurer named on documents; unset fields keep the fictional PortalBots insurer.

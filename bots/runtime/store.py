@@ -80,6 +80,7 @@ _CLAIM = (
     .returning(*t.items.c)
 )
 
+
 @dataclass(frozen=True)
 class Upload:
     """A file that arrives with a request and is stored with its item in the same transaction."""
