@@ -43,8 +43,9 @@ customer           #customer-data with [df=customer-id] [df=title] [df=first-nam
                    [df=tariff] [df=policy-link] (a)
 policy             #policy-data with [df=policy-number] [df=line] (ARK|KV|LEBEN|KOMPOSIT)
                    [df=health-department] (Voll|Zusatz|Pflege|"") [df=business-unit]
-                   (Kranken|Leben|Komposit) [df=status] (aktiv|ruhend|storniert) [df=start] [df=end]
-                   [df=tariff] [df=max-trip-days] (int or "") [df=premium] [df=payment-frequency]
+                   (Kranken|Leben|Komposit) [df=status] (aktiv|ruhend|storniert) [df=start] [df=end];
+                   #policy-tariff with [df=tariff] [df=max-trip-days] (int or "") [df=premium]
+                   [df=payment-frequency]
                    [df=holder-customer-id] [df=holder-name] #holder-link (a);
                    #critical-process (only when a flag is set);
                    #insured-persons (table), rows [df=insured-person] with [df=first-name]

@@ -38,8 +38,9 @@ class ArkCertificateBot(Bot):
             return dict(delivered)
 
         with ctx.browser(base_url=ctx.settings.sandbox_url) as page:
-            admin = PolicyAdmin(page)
-            admin.login(ctx.settings.sandbox_user, ctx.settings.sandbox_password.get_secret_value())
+            admin = PolicyAdmin(
+                page, ctx.settings.sandbox_user, ctx.settings.sandbox_password.get_secret_value()
+            )
             facts = admin.policy(request.policy_number)
         rules.check_policy(request, facts)
         assert facts is not None
