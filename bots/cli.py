@@ -16,6 +16,7 @@ from rich.table import Table
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.errors import IdempotencyConflict, NotFound, RuntimeProblem
+from bots.runtime.privacy import install_log_masking
 from bots.runtime.settings import Settings, get_settings
 from bots.runtime.states import Status
 from bots.runtime.store import Store
@@ -374,6 +375,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    install_log_masking()  # IBANs never reach a log of any PortalBots process
     settings = get_settings()
     os.environ.setdefault("PORTALBOTS_DATA_DIR", str(settings.data_dir))
     try:

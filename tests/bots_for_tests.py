@@ -44,7 +44,7 @@ class EchoBot(Bot):
             case "unavailable":
                 raise SystemUnavailable("policy_admin", "503 from the test")
             case "error":
-                raise RuntimeError(f"boom on attempt {item.attempts}")
+                raise RuntimeError(f"boom on attempt {item.attempts}{': ' + req.text if req.text else ''}")
             case "effect":
                 if req.hold_file and item.attempts == 1:  # only the first try waits to be killed
                     hold = Path(req.hold_file)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 # An IBAN: two letters, two check digits, 11 to 30 alphanumerics, possibly grouped by spaces.
@@ -31,3 +33,25 @@ def mask_ibans(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_ibans(v) for v in value]
     return value
+
+
+def install_log_masking() -> None:
+    """Mask IBANs in every log record of this process, whichever logger or handler writes it
+    (a record factory, so it also covers libraries' loggers and Celery's handlers). Idempotent."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks_ibans", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_ibans(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: mask_ibans(v) for k, v in record.args.items()}
+        return record
+
+    masked: Callable[..., logging.LogRecord] = factory
+    masked.masks_ibans = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked)

@@ -19,6 +19,7 @@ from bots.runtime.errors import HandOff, Reject, StaleVersion, SystemUnavailable
 from bots.runtime.mail import Mailer
 from bots.runtime.middleware import Middleware, default_middleware
 from bots.runtime.models import ItemError, WorkItem
+from bots.runtime.privacy import mask_text
 from bots.runtime.retry import RetryPolicy
 from bots.runtime.settings import Settings
 from bots.runtime.states import DeferReason, Status
@@ -192,8 +193,9 @@ class Runner:
         )
 
     def _system_error(self, item: WorkItem, exc: Exception) -> WorkItem:
-        tb = "".join(traceback.format_exception(exc))
-        error = ItemError("system", type(exc).__name__, str(exc) or type(exc).__name__, tb)
+        # Exception texts may quote request data: IBANs are masked before they reach the store and logs.
+        tb = mask_text("".join(traceback.format_exception(exc)))
+        error = ItemError("system", type(exc).__name__, mask_text(str(exc) or type(exc).__name__), tb)
         decision = self.retry.decide(item.attempts, item.max_attempts, self.now(), self.rng)
         log.warning("item %s attempt %s/%s: %s", item.id, item.attempts, item.max_attempts, error.message)
         if decision.retry:

@@ -289,3 +289,12 @@ def test_stale_version_on_concurrent_operator_change(store: Store, runner: Runne
         store.change_status(
             item.id, Status.PENDING, actor="op2", reason="now", expected_version=current.version
         )
+
+
+def test_tracebacks_are_stored_with_ibans_masked(store: Store, runner: Runner) -> None:
+    item, _ = store.submit("echo", {"customer_id": "K1", "action": "error", "text": "DE89370400440532013000"})
+    runner.run(item.id)
+    error = store.get(item.id).error
+    assert error is not None and error.traceback
+    assert "0532" not in error.traceback and "0532" not in error.message
+    assert "DE89 **** **** **** **30 00" in error.traceback

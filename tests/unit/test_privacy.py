@@ -1,0 +1,52 @@
+"""IBANs are masked in texts, nested data and every log record."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from bots.runtime.privacy import install_log_masking, mask_iban, mask_ibans, mask_text
+
+IBAN = "DE89370400440532013000"
+
+
+def test_mask_keeps_country_check_digits_and_last_four() -> None:
+    assert mask_iban(IBAN) == "DE89 **** **** **** **30 00"
+    assert mask_iban("de89 3704 0044 0532 0130 00") == "DE89 **** **** **** **30 00"
+
+
+def test_mask_text_finds_grouped_and_compact_ibans() -> None:
+    text = f"alt: DE89 3704 0044 0532 0130 00, neu: {IBAN}; Vertrag KV-4712-0002 bleibt."
+    masked = mask_text(text)
+    assert "0532" not in masked and masked.count("DE89 ****") == 2
+    assert "KV-4712-0002" in masked
+
+
+def test_mask_ibans_in_nested_payloads() -> None:
+    payload = {"iban": IBAN, "policies": [{"note": f"von {IBAN}"}], "n": 3}
+    assert mask_ibans(payload) == {
+        "iban": "DE89 **** **** **** **30 00",
+        "policies": [{"note": "von DE89 **** **** **** **30 00"}],
+        "n": 3,
+    }
+    assert payload["iban"] == IBAN  # a copy; the original is untouched
+
+
+def test_log_records_are_masked_whatever_the_logger() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("some.library")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    previous = logging.getLogRecordFactory()
+    try:
+        install_log_masking()
+        install_log_masking()  # twice is harmless
+        logger.info("changing %s for %s", IBAN, {"customer": "K1", "iban": IBAN})
+        logger.info(f"plain message with {IBAN}")
+    finally:
+        logging.setLogRecordFactory(previous)
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert IBAN not in out and "0532" not in out
+    assert out.count("DE89 **** **** **** **30 00") == 3
