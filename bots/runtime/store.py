@@ -67,6 +67,44 @@ _CLAIM_VALUES: dict[str, Any] = {
     "version": t.items.c.version + 1,
     "updated_at": _param("p_now", t.items.c.updated_at),
 }
+_RESET_ERROR_RUN = (
+    sa.update(t.queue_states)
+    .where(
+        t.queue_states.c.queue == _param("p_queue", t.queue_states.c.queue),
+        t.queue_states.c.consecutive_errors > 0,
+    )
+    .values(consecutive_errors=0)
+)
+_HELD_UPDATES: dict[tuple[tuple[str, bool], ...], sa.Update] = {}
+
+
+def _held_update(values: dict[str, Any]) -> sa.Update:
+    """The statement that ends a held run setting `values` (their keys; literal values become parameters,
+    SQL expressions stay in the statement), built once per set of keys."""
+    key = tuple(sorted((k, isinstance(v, sa.ColumnElement)) for k, v in values.items()))
+    stmt = _HELD_UPDATES.get(key)
+    if stmt is None:
+        sets: dict[str, Any] = {
+            "status": _param("p_status", t.items.c.status),
+            "version": t.items.c.version + 1,
+            "updated_at": _param("p_now", t.items.c.updated_at),
+        }
+        for name, expression in key:
+            sets[name] = values[name] if expression else _param(f"p_{name}", t.items.c[name])
+        stmt = (
+            sa.update(t.items)
+            .where(
+                t.items.c.id == _param("p_item_id", t.items.c.id),
+                t.items.c.status == Status.RUNNING.value,
+                t.items.c.lease_owner == _param("p_owner", t.items.c.lease_owner),
+            )
+            .values(sets)
+            .returning(*t.items.c)
+        )
+        _HELD_UPDATES[key] = stmt
+    return stmt
+
+
 # Built once, parameters given at execution: a claim is the hottest statement of all.
 _CLAIM = (
     sa.update(t.items)
@@ -798,11 +836,7 @@ class Store:
 
     @staticmethod
     def _reset_error_run(conn: Connection, queue: str) -> None:
-        conn.execute(
-            sa.update(t.queue_states)
-            .where(t.queue_states.c.queue == queue, t.queue_states.c.consecutive_errors > 0)
-            .values(consecutive_errors=0)
-        )
+        conn.execute(_RESET_ERROR_RUN, {"p_queue": queue})
 
     def pause_queue(self, queue: str, actor: str, reason: str) -> bool:
         """Pause a queue; False when it was paused already."""
@@ -918,16 +952,9 @@ class Store:
     ) -> Row[Any]:
         """A worker ends its own run: one conditional update, no read before it (the hot path)."""
         check_transition(Status.RUNNING, to)
-        row = conn.execute(
-            sa.update(t.items)
-            .where(
-                t.items.c.id == item_id,
-                t.items.c.status == Status.RUNNING.value,
-                t.items.c.lease_owner == owner,
-            )
-            .values(status=to.value, version=t.items.c.version + 1, updated_at=now, **values)
-            .returning(*t.items.c)
-        ).one_or_none()
+        params = {f"p_{k}": v for k, v in values.items() if not isinstance(v, sa.ColumnElement)}
+        params.update(p_item_id=item_id, p_owner=owner, p_status=to.value, p_now=now)
+        row = conn.execute(_held_update(values), params).one_or_none()
         if row is None:
             self._item_row(conn, item_id)  # NotFound for an unknown item
             raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
