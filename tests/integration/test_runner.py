@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bots.runtime.bot import Registry
 from bots.runtime.clock import FixedClock
+from bots.runtime.context import Context
 from bots.runtime.errors import IdempotencyConflict, InvalidTransition, StaleVersion
 from bots.runtime.maintenance import tick
+from bots.runtime.middleware import LeaseKeeper
 from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.settings import Settings
@@ -298,3 +301,48 @@ def test_tracebacks_are_stored_with_ibans_masked(store: Store, runner: Runner) -
     assert error is not None and error.traceback
     assert "0532" not in error.traceback and "0532" not in error.message
     assert "DE89 **** **** **** **30 00" in error.traceback
+
+
+class SlowStepBot(EchoBot):
+    """A step that outlasts the lease twice over: time passes (the clock moves) while the keeper renews."""
+
+    queue = "slow"
+    route = "slows"
+    keeper: LeaseKeeper
+    seen: list[tuple[datetime, list[int]]]
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        clock = ctx.clock
+        assert isinstance(clock, FixedClock)
+        for _ in range(4):
+            clock.advance(timedelta(seconds=30))  # half the 60 s lease
+            renewed = self.keeper.renew_all()
+            reaped = ctx.store.reap_expired()  # housekeeping runs meanwhile and must not take the item
+            assert reaped == []
+            self.seen.append((ctx.store.get(item.id).lease_expires, renewed))  # type: ignore[arg-type]
+        return {"slow": True}
+
+
+def test_lease_keeper_keeps_a_long_step_and_lets_a_lost_lease_go(
+    store: Store, settings: Settings, clock: FixedClock
+) -> None:
+    keeper = LeaseKeeper()
+    bot = SlowStepBot()
+    bot.keeper, bot.seen = keeper, []
+    runner = Runner(store, Registry([bot]), settings, clock, middleware=[keeper])
+    item, _ = store.submit("slow", {"customer_id": "K1"})
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE  # two minutes on a 60 s lease
+    expiries = [at for at, _ in bot.seen]
+    assert all(renewed == [item.id] for _, renewed in bot.seen)
+    assert expiries == sorted(expiries) and expiries[-1] - expiries[0] == timedelta(seconds=90)
+    assert keeper.held() == []
+
+    # A worker whose lease was reaped stops renewing that item.
+    other, _ = store.submit("slow", {"customer_id": "K2"})
+    claimed = store.claim(other.id, "w-dead", timedelta(seconds=60))
+    assert claimed is not None
+    keeper._held[other.id] = (store, "w-dead", timedelta(seconds=60))
+    clock.advance(timedelta(seconds=61))
+    assert [i.id for i in store.reap_expired()] == [other.id]
+    assert keeper.renew_all() == [] and keeper.held() == []
