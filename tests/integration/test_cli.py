@@ -90,14 +90,7 @@ def test_intake_serves_the_portal(
 ) -> None:
     assert portalbots(env, "db", "upgrade").returncode == 0
     port = free_port()
-    serving.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "bots.cli", "intake", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-    )
+    serving.append(serve(env, "intake", "--port", str(port)))
     base = f"http://127.0.0.1:{port}"
     assert wait_healthy(f"{base}/healthz", serving[0]) == {"status": "ok"}
     auth = {"Authorization": "Bearer t0k", "Idempotency-Key": "portal-77"}
@@ -114,14 +107,7 @@ def test_sandbox_serves_and_seeds(env: dict[str, str], serving: list[subprocess.
     assert len(json.loads(seeded.stdout)["customers"]) == 5
     http, smtp = free_port(), free_port()
     env = {**env, "PORTALBOTS_SANDBOX_PORT": str(http), "PORTALBOTS_SMTP_PORT": str(smtp)}
-    serving.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "bots.cli", "sandbox"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-    )
+    serving.append(serve(env, "sandbox"))
     health = wait_healthy(f"http://127.0.0.1:{http}/healthz", serving[0])
     assert health["status"] == "ok" and "service_open" in health
     policy = httpx.get(f"http://127.0.0.1:{http}/admin/policies/ARK-4711-0001").json()
