@@ -78,15 +78,21 @@ def build_intake(settings: Settings) -> Any:
     )
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run(
-        build_intake(settings),
-        host=args.host or settings.intake_host,
-        port=args.port or settings.intake_port,
-        log_level="info",
-    )
+    host = args.host or settings.intake_host
+    default_token = Settings.model_fields["intake_token"].default.get_secret_value()
+    if host not in LOOPBACK_HOSTS and settings.intake_token.get_secret_value() == default_token:
+        err.print(
+            f"[red]refusing to serve the intake on {host} with the development token; "
+            "set PORTALBOTS_INTAKE_TOKEN to a secret shared with the portal[/red]"
+        )
+        return 2
+    uvicorn.run(build_intake(settings), host=host, port=args.port or settings.intake_port, log_level="info")
     return 0
 
 

@@ -112,3 +112,9 @@ def test_sandbox_serves_and_seeds(env: dict[str, str], serving: list[subprocess.
     assert health["status"] == "ok" and "service_open" in health
     policy = httpx.get(f"http://127.0.0.1:{http}/admin/policies/ARK-4711-0001").json()
     assert policy["policy"]["line"] == "ARK"
+
+
+def test_intake_refuses_the_development_token_off_loopback(env: dict[str, str]) -> None:
+    env = {k: v for k, v in env.items() if k != "PORTALBOTS_INTAKE_TOKEN"}
+    run = portalbots(env, "intake", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert run.returncode == 2 and "PORTALBOTS_INTAKE_TOKEN" in run.stderr
