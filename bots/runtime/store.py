@@ -916,21 +916,17 @@ class Store:
         expected_version: int | None = None,
         values: dict[str, Any] | None = None,
     ) -> Row[Any]:
-        """The only way an item changes state: checked against the table, versioned, and logged."""
-        if owner is not None and expected_version is None:
+        """The only way an item changes state: checked against the table, versioned, and logged.
+        With `owner`, a worker ends its own run (see _held_transition); else nobody may hold the item."""
+        if owner is not None:
             return self._held_transition(conn, item_id, to, actor, reason, now, owner, values or {})
         current = self._item_row(conn, item_id)
-        if owner is not None and (current.status != Status.RUNNING.value or current.lease_owner != owner):
-            raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
         check_transition(Status(current.status), to)
         if expected_version is not None and current.version != expected_version:
             raise StaleVersion(f"item {item_id} is at version {current.version}, not {expected_version}")
-        cond = [t.items.c.id == item_id, t.items.c.version == current.version]
-        if owner is not None:
-            cond.append(t.items.c.lease_owner == owner)
         row = conn.execute(
             sa.update(t.items)
-            .where(*cond)
+            .where(t.items.c.id == item_id, t.items.c.version == current.version)
             .values(status=to.value, version=current.version + 1, updated_at=now, **(values or {}))
             .returning(*t.items.c)
         ).one_or_none()
