@@ -55,11 +55,14 @@ from rich.table import Table  # noqa: E402
 from bots.ark_certificate import bot as bot_module  # noqa: E402
 from bots.ark_certificate import rules  # noqa: E402
 from bots.ark_certificate.bot import ArkCertificateBot  # noqa: E402
-from bots.ark_certificate.certificate import insurer_from_settings, issue_certificates  # noqa: E402
-from bots.ark_certificate.delivery import certificate_message  # noqa: E402
-from bots.ark_certificate.pages import PolicyAdmin  # noqa: E402
+from bots.ark_certificate.certificate import issue_certificates  # noqa: E402
+from bots.ark_certificate.message import certificate_body, certificate_subject  # noqa: E402
 from bots.ark_certificate.request import ArkRequest  # noqa: E402
+from bots.ark_certificate.settings import ArkSettings  # noqa: E402
 from bots.demo import Worker  # noqa: E402
+from bots.insurer.letterhead import insurer_from_settings  # noqa: E402
+from bots.insurer.pages import PolicyAdmin  # noqa: E402
+from bots.insurer.postfach import message_id  # noqa: E402
 from bots.runtime.bot import Registry  # noqa: E402
 from bots.runtime.browser import VIEWPORT, ProcessBrowser  # noqa: E402
 from bots.runtime.clock import FixedClock, ShiftedClock  # noqa: E402
@@ -72,6 +75,7 @@ from bots.runtime.states import Status  # noqa: E402
 from bots.runtime.store import Store  # noqa: E402
 from sandbox.seed import summarize  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
+from sandbox.settings import SandboxSettings  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)
@@ -187,6 +191,7 @@ class Rig:
     server: SandboxServer
     clock: FixedClock
     settings: Settings
+    ark: ArkSettings
     browser: ProcessBrowser
     policies: list[tuple[str, str]]  # (customer id, policy number) of active ARK policies
     tmp: Path
@@ -224,13 +229,13 @@ def active_ark_policies(server: SandboxServer) -> list[tuple[str, str]]:
 
 def baseline_item(rig: Rig, mailer: Mailer, payload: dict[str, Any], steps: Steps) -> None:
     """The bot's work without the runtime, each step timed."""
-    settings, browser = rig.settings, rig.browser
+    settings, ark, browser = rig.settings, rig.ark, rig.browser
     begin = time.perf_counter()
     request = ArkRequest.model_validate(payload)
     today = rig.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
     with steps.timed("browser context open"):
         context = browser.browser().new_context(
-            base_url=settings.sandbox_url,
+            base_url=ark.policy_admin_url,
             locale="de-DE",
             timezone_id=settings.timezone,
             viewport=VIEWPORT,  # type: ignore[arg-type]
@@ -239,20 +244,23 @@ def baseline_item(rig: Rig, mailer: Mailer, payload: dict[str, Any], steps: Step
         context.set_default_navigation_timeout(browser.navigation_timeout_ms)
         page = context.new_page()
     try:
-        admin = PolicyAdmin(page, settings.sandbox_user, settings.sandbox_password.get_secret_value())
+        admin = PolicyAdmin(page, ark.robot_user, ark.robot_password.get_secret_value())
         with steps.timed("page: login + policy read"):
             facts = admin.policy(request.policy_number)
     finally:
         with steps.timed("browser context close"):
             context.close()
     with steps.timed("rules"):
-        rules.check(request, facts, today, settings.ark_max_past_days)
+        rules.check(request, facts, today, ark.ark_max_past_days)
     assert facts is not None
     with steps.timed("render PDFs"):
-        certificates = issue_certificates(request, facts, today, insurer_from_settings(settings))
+        certificates = issue_certificates(request, facts, today, insurer_from_settings(ark))
     with steps.timed("build message"):
-        to = settings.postfach_address.format(customer_id=request.customer_id)
-        msg = certificate_message(mailer, to, uuid.uuid4().hex, request, facts, certificates)
+        to = ark.postfach_address.format(customer_id=request.customer_id)
+        body = certificate_body(request, facts, certificates)
+        msg = mailer.message(to, certificate_subject(request, facts), body, message_id(QUEUE, uuid.uuid4().hex))
+        for cert in certificates:
+            msg.add_attachment(cert.pdf, maintype="application", subtype="pdf", filename=cert.filename)
     with steps.timed("SMTP send"):
         mailer.send(msg)
     steps.items.append(time.perf_counter() - begin)
@@ -268,7 +276,7 @@ class RuntimeBench:
         self.url = f"sqlite:///{rig.tmp / 'runtime.db'}"
         upgrade(self.url)
         self.store = Store(self.url, rig.clock)
-        self.bot = ArkCertificateBot()
+        self.bot = ArkCertificateBot(rig.ark)
         self.runner = Runner(
             self.store, Registry([self.bot]), rig.settings, rig.clock, resources={"browser": rig.browser}
         )
@@ -283,7 +291,7 @@ class RuntimeBench:
         probe.wrap(rules, "check_request", "rules")
         probe.wrap(rules, "check_policy", "rules")
         probe.wrap(bot_module, "issue_certificates", "render PDFs")
-        probe.wrap(bot_module, "certificate_message", "build message")
+        probe.wrap(bot_module, "certificate_body", "build message")
         probe.wrap(self.runner.mailer, "send", "SMTP send")
 
     def item(self, payload: dict[str, Any], steps: Steps) -> None:
@@ -324,7 +332,7 @@ def worker_runs(rig: Rig, counts: dict[str, int]) -> dict[str, Throughput]:
     store = Store(settings.resolved_database_url(), ShiftedClock(shift))
     celery = configure(settings, Celery("portalbots-bench-ark"))
     dispatcher = CeleryDispatcher(celery)
-    worker = Worker(settings, home / "worker.log")
+    worker = Worker(settings, rig.ark.policy_admin_url, [QUEUE], home / "worker.log")
 
     def submit(payload: dict[str, Any]) -> int:
         item, _ = store.submit(QUEUE, payload, customer_id=payload["customer_id"])
@@ -560,17 +568,17 @@ def main() -> None:
     worker: dict[str, Throughput] = {}
     try:
         console.print(f"[dim]seeding the sandbox with {CUSTOMERS} customers …[/dim]")
-        home = Settings(data_dir=tmp / "sandbox-home", _env_file=None)
+        home = SandboxSettings(data_dir=tmp / "sandbox-home", _env_file=None)
         with SandboxServer(home, clock, customers=CUSTOMERS) as server:
             settings = Settings(
                 data_dir=tmp,
-                sandbox_url=server.url,
                 smtp_host=server.smtp_host,
                 smtp_port=server.smtp_port,
                 _env_file=None,
             )
+            ark = ArkSettings(policy_admin_url=server.url, _env_file=None)
             browser = ProcessBrowser(settings)  # tracing on, as the worker's browser
-            rig = Rig(server, clock, settings, browser, active_ark_policies(server), tmp)
+            rig = Rig(server, clock, settings, ark, browser, active_ark_policies(server), tmp)
             try:
                 results = in_process_runs(rig, args.items, deadlines)
             finally:

@@ -20,9 +20,10 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from bots.ark_certificate.certificate import FONT, default_insurer, issue_certificates, register_fonts
-from bots.ark_certificate.facts import InsuredPerson, PolicyFacts
+from bots.ark_certificate.certificate import issue_certificates
 from bots.ark_certificate.request import ArkRequest
+from bots.insurer.facts import InsuredPerson, Policy, Tariff
+from bots.insurer.letterhead import FONT, default_insurer, register_fonts
 
 REQUEST = ArkRequest(
     customer_id="K-100",
@@ -32,14 +33,14 @@ REQUEST = ArkRequest(
     country="TH",
     languages=["de", "en", "es", "fr"],
 )
-FACTS = PolicyFacts(
+FACTS = Policy(
     policy_number="ARK-4711-0815",
     holder_customer_id="K-100",
     line="ARK",
     status="aktiv",
     start_date=date(2020, 1, 1),
     end_date=None,
-    tariff_name="ARK-Jahr Familie 42",
+    tariff=Tariff("ARK-Jahr Familie 42"),
     insured_persons=(
         InsuredPerson("Łucja", "Öztürk-Şahin", date(1985, 5, 17)),
         InsuredPerson("Mehmet Emre", "Öztürk-Şahin", date(1983, 11, 2)),

@@ -24,6 +24,7 @@ from bots.runtime.settings import Settings
 from bots.runtime.store import Store
 from sandbox.seed import summarize
 from sandbox.server import SandboxServer
+from sandbox.settings import SandboxSettings
 
 # A Tuesday, 10:00 in Berlin: the sandbox is in service.
 CLOCK = FixedClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
@@ -50,11 +51,11 @@ def contexts(store: Store, settings: Settings, pb: ProcessBrowser, n: int, tag: 
     return out
 
 
-def one_item(pb: ProcessBrowser, ctx: Context, url: str, policy: str, settings: Settings) -> None:
+def one_item(pb: ProcessBrowser, ctx: Context, url: str, policy: str, settings: SandboxSettings) -> None:
     with pb.session(ctx, base_url=url) as page:
         page.goto(f"/login?next=/vertraege/{policy}")
         page.fill("#username", settings.sandbox_user)
-        page.fill("#password", settings.sandbox_password.get_secret_value())
+        page.fill("#password", settings.sandbox_password.get_secret_value())  # the sandbox's robot login
         page.click("#login-submit")
         value = page.locator("#policy-data [data-field=policy-number]").get_attribute("data-value")
         if value != policy:
@@ -86,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pb-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), smtp_port=1)
+        settings = SandboxSettings(data_dir=Path(tmp), smtp_port=1)
         url = f"sqlite:///{Path(tmp) / 'runtime.db'}"
         upgrade(url)
         store = Store(url, CLOCK)

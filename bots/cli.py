@@ -98,11 +98,13 @@ def cmd_intake(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox import server
+    from sandbox.settings import SandboxSettings
 
+    own = SandboxSettings()
     if args.action == "seed":
-        print(server.seed_command(args.customers, args.json, settings))
+        print(server.seed_command(args.customers, args.json, own))
         return 0
-    server.run_forever(settings)
+    server.run_forever(own)
     return 0
 
 

@@ -1,23 +1,26 @@
-"""`portalbots demo`: the ARK bot end to end on the embedded defaults, with the sandbox as core system.
+"""`portalbots demo`: every bot end to end on the embedded defaults, with the sandbox as core system.
 
 What runs: the sandbox (policy administration web app + Postfach SMTP) in this process, the intake API in
 this process, one `portalbots worker` process (Celery on the embedded filesystem broker, SQLite store,
-headless Chromium). Requests go in through the intake API as the portal sends them. Time is moved with
-the clock shift every process reads, so the demo stands in business hours, then on a Saturday night,
-then at Monday's opening, whatever the wall clock says.
+headless Chromium). Each bot contributes its scenario (`Bot.demo()`): requests in business hours and on a
+Saturday night, and a summary line per finished item. Requests go in through the intake API as the portal
+sends them. Time is moved with the clock shift every process reads, so the demo stands in business hours,
+then on a Saturday night, then at Monday's opening, whatever the wall clock says.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +31,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bots.runtime.bot import Registry
+from bots.runtime.bot import Bot, Registry
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import ShiftedClock
 from bots.runtime.dispatch import CeleryDispatcher, configure
@@ -36,15 +39,15 @@ from bots.runtime.intake import create_intake_app
 from bots.runtime.maintenance import tick
 from bots.runtime.migrate import upgrade
 from bots.runtime.models import WorkItem
+from bots.runtime.scenario import DemoRequest, DemoScenario
 from bots.runtime.serve import ThreadedServer
 from bots.runtime.settings import Settings
 from bots.runtime.states import Status
 from bots.runtime.store import Store
 from sandbox.seed import summarize
 from sandbox.server import SandboxServer
+from sandbox.settings import SandboxSettings
 
-QUEUE = "ark_certificate"
-ROUTE = "/v1/ark-certificates"
 SYSTEM = "policy_admin"
 WAIT_SECONDS = 240.0
 STATUS_DE = {
@@ -58,18 +61,25 @@ STATUS_DE = {
     "abandoned": "aufgegeben",
 }
 STATUS_STYLE = {"done": "green", "rejected": "yellow", "deferred": "cyan", "failed": "red"}
+_FINAL = {Status.DONE, Status.REJECTED, Status.FAILED, Status.HANDED_OFF, Status.ABANDONED}
 
 out = Console(width=None if sys.stdout.isatty() else 150)
 
 
 @dataclass
 class Submission:
-    label: str
-    body: dict[str, Any]
+    """A demo request of one bot, as sent and as answered."""
+
+    bot: Bot
+    request: DemoRequest
     key: str = field(default_factory=lambda: f"demo-{uuid.uuid4().hex[:12]}")
     answer: int = 0
     item_id: int | None = None
     refusal: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.request.label
 
 
 def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> int:
@@ -80,7 +90,7 @@ def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> 
     monday = calendar.next_opening(saturday)
 
     home = (settings.data_dir / "demo").resolve()
-    out.rule("[bold]PortalBots-Demo: ARK-Bescheinigungen")
+    out.rule("[bold]PortalBots-Demo")
     out.print(f"Arbeitsverzeichnis {home} (wird neu angelegt); Datenbank SQLite, Broker eingebettet.")
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -89,30 +99,28 @@ def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> 
     upgrade(url)
 
     clock = ShiftedClock(start - datetime.now(UTC))
-    with SandboxServer(demo, clock, data_dir=home / "sandbox", customers=customers) as sandbox:
-        demo = demo.model_copy(
-            update={
-                "sandbox_url": sandbox.url,
-                "smtp_host": sandbox.smtp_host,
-                "smtp_port": sandbox.smtp_port,
-            }
-        )
-        out.print(f"Sandbox-Bestandsführung {sandbox.url} (Anmeldung {demo.sandbox_user}), "
+    sandbox_settings = SandboxSettings(**demo.model_dump())
+    with SandboxServer(sandbox_settings, clock, data_dir=home / "sandbox", customers=customers) as sandbox:
+        demo = demo.model_copy(update={"smtp_host": sandbox.smtp_host, "smtp_port": sandbox.smtp_port})
+        out.print(f"Sandbox-Bestandsführung {sandbox.url} (Anmeldung {sandbox_settings.sandbox_user}), "
                   f"Postfach-SMTP {sandbox.smtp_host}:{sandbox.smtp_port}, {customers} Kunden angelegt.")  # fmt: skip
         store = Store(url, clock)
         dispatcher = CeleryDispatcher(configure(demo))
         registry = Registry.discover(demo.bots)
+        scenarios = {bot.queue: (bot, scenario) for bot in registry if (scenario := bot.demo()) is not None}
+        out.print(f"Bots: {', '.join(bot.title for bot, _ in scenarios.values())}")
         intake = ThreadedServer(create_intake_app(store, registry, dispatcher, demo), name="intake")
         with intake:
-            out.print(f"Intake-API {intake.url}{ROUTE}")
+            out.print(f"Intake-API {intake.url}/v1/…")
             token = demo.intake_token.get_secret_value()
             portal = httpx.Client(
                 base_url=intake.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
             )
-            worker = Worker(demo, home / "worker.log")
+            worker = Worker(demo, sandbox.url, list(scenarios), home / "worker.log")
             try:
-                all_subs = _run_phases(
-                    demo, sandbox, store, dispatcher, portal, worker, clock, start, saturday, monday, tz
+                phases = Phases(store, dispatcher, portal, worker, clock, tz)
+                all_subs = phases.run(
+                    list(scenarios.values()), summarize(sandbox.db).customers, start, saturday, monday
                 )
             finally:
                 worker.stop()
@@ -124,57 +132,79 @@ def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> 
     return 0
 
 
-def _run_phases(
-    demo: Settings,
-    sandbox: SandboxServer,
-    store: Store,
-    dispatcher: CeleryDispatcher,
-    portal: httpx.Client,
-    worker: Worker,
-    clock: ShiftedClock,
-    start: datetime,
-    saturday: datetime,
-    monday: datetime,
-    tz: ZoneInfo,
-) -> list[Submission]:
-    policies = _ark_policies(sandbox)
-    weekday = _requests(policies, start.astimezone(tz).date())
+@dataclass
+class Phases:
+    """The demo's day: business hours, Saturday night, Monday's opening."""
 
-    _stand_at(clock, start, worker, tz, "Werktag in der Servicezeit")
-    for sub in weekday:
-        _submit(portal, sub)
-    replay = Submission(
-        "dieselbe Anfrage noch einmal (gleicher Idempotency-Key)", weekday[0].body, weekday[0].key
-    )
-    _submit(portal, replay)
-    _wait(store, [s for s in weekday if s.item_id], lambda i: i.status in _FINAL, "Anfragen bearbeitet")
+    store: Store
+    dispatcher: CeleryDispatcher
+    portal: httpx.Client
+    worker: Worker
+    clock: ShiftedClock
+    tz: ZoneInfo
 
-    night = Submission(
-        "Samstagnacht: Familie, de+en",
-        _body(policies[0], saturday.astimezone(tz).date() + timedelta(days=10), 7, "US", ["de", "en"]),
-    )
-    _stand_at(clock, saturday, worker, tz, "Bestandsführung geschlossen")
-    _submit(portal, night)
-    _wait(store, [night], lambda i: i.status == Status.DEFERRED, "zurückgestellt bis zur Servicezeit")
-    item = store.get(night.item_id or 0)
-    out.print(f"  Auftrag {item.id} wartet bis [bold]{_de(item.not_before or monday, tz)}[/bold] "
-              f"(Kunde sah im Portal: „bis zum nächsten Werktag“).")  # fmt: skip
+    def run(
+        self,
+        scenarios: list[tuple[Bot, DemoScenario]],
+        customers: Sequence[dict[str, Any]],
+        start: datetime,
+        saturday: datetime,
+        monday: datetime,
+    ) -> list[Submission]:
+        seeded = list(customers)
+        weekday = [
+            Submission(bot, request)
+            for bot, scenario in scenarios
+            for request in scenario.daytime(seeded, start.astimezone(self.tz).date())
+        ]
+        self.stand_at(start, "Werktag in der Servicezeit")
+        for sub in weekday:
+            _submit(self.portal, sub)
+        first = weekday[0]
+        replay = Submission(
+            first.bot,
+            dataclasses.replace(
+                first.request, label="dieselbe Anfrage noch einmal (gleicher Idempotency-Key)"
+            ),
+            first.key,
+        )
+        _submit(self.portal, replay)
+        _wait(self.store, weekday, lambda i: i.status in _FINAL, "Anfragen bearbeitet")
 
-    _stand_at(clock, monday, worker, tz, "Montag, Öffnung der Bestandsführung")
-    released = tick(store, dispatcher)
-    out.print(f"  Wartung: {released['released']} zurückgestellte Aufträge freigegeben.")
-    _wait(store, [night], lambda i: i.status in _FINAL, "nach Öffnung bearbeitet")
-    return [*weekday, replay, night]
+        night = [
+            Submission(bot, request)
+            for bot, scenario in scenarios
+            for request in scenario.night(seeded, saturday.astimezone(self.tz).date())
+        ]
+        self.stand_at(saturday, "Bestandsführung geschlossen")
+        for sub in night:
+            _submit(self.portal, sub)
+        _wait(self.store, night, lambda i: i.status == Status.DEFERRED, "zurückgestellt bis zur Servicezeit")
+        for sub in night:
+            if sub.item_id is not None:
+                item = self.store.get(sub.item_id)
+                out.print(f"  Auftrag {item.id} wartet bis [bold]{_de(item.not_before or monday, self.tz)}[/bold] "
+                          f"(Kunde sah im Portal: „bis zum nächsten Werktag“).")  # fmt: skip
 
+        self.stand_at(monday, "Montag, Öffnung der Bestandsführung")
+        released = tick(self.store, self.dispatcher)
+        out.print(f"  Wartung: {released['released']} zurückgestellte Aufträge freigegeben.")
+        _wait(self.store, night, lambda i: i.status in _FINAL, "nach Öffnung bearbeitet")
+        return [*weekday, replay, *night]
 
-_FINAL = {Status.DONE, Status.REJECTED, Status.FAILED, Status.HANDED_OFF, Status.ABANDONED}
+    def stand_at(self, moment: datetime, what: str) -> None:
+        self.clock.shift = moment - datetime.now(UTC)
+        out.rule(f"{_de(moment, self.tz)} – {what}")
+        self.worker.start(self.clock.shift.total_seconds())
 
 
 class Worker:
     """One `portalbots worker` process; restarted whenever the demo moves the clock."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, sandbox_url: str, queues: list[str], log: Path) -> None:
         self.settings = settings
+        self.sandbox_url = sandbox_url
+        self.queues = queues
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -184,7 +214,7 @@ class Worker:
         s = self.settings
         env.update(
             PORTALBOTS_DATA_DIR=str(s.data_dir),
-            PORTALBOTS_SANDBOX_URL=s.sandbox_url,
+            PORTALBOTS_SANDBOX_URL=self.sandbox_url,
             PORTALBOTS_SMTP_HOST=s.smtp_host,
             PORTALBOTS_SMTP_PORT=str(s.smtp_port),
             PORTALBOTS_CLOCK_SHIFT=f"{shift_seconds:.3f}",
@@ -196,9 +226,11 @@ class Worker:
         )
         if s.bots:
             env["PORTALBOTS_BOTS"] = s.bots
+        if s.systems:
+            env["PORTALBOTS_SYSTEMS"] = json.dumps({k: v.model_dump() for k, v in s.systems.items()})
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bots.cli", "worker", "--queues", QUEUE, "--concurrency", "2",
+                [sys.executable, "-m", "bots.cli", "worker", "--queues", ",".join(self.queues), "--concurrency", "2",
                  "--loglevel", "WARNING"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
@@ -243,56 +275,13 @@ def _next_saturday_night(after: datetime, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 0, tzinfo=tz)
 
 
-def _stand_at(clock: ShiftedClock, moment: datetime, worker: Worker, tz: ZoneInfo, what: str) -> None:
-    clock.shift = moment - datetime.now(UTC)
-    out.rule(f"{_de(moment, tz)} – {what}")
-    worker.start(clock.shift.total_seconds())
-
-
-def _ark_policies(sandbox: SandboxServer) -> list[tuple[str, dict[str, Any]]]:
-    found = [
-        (c["customer_id"], p)
-        for c in summarize(sandbox.db).customers
-        for p in c["policies"]
-        if p["line"] == "ARK" and p["status"] == "aktiv" and p["end_date"] is None
-    ]
-    if len(found) < 3:
-        raise RuntimeError("the demo needs at least 3 active ARK policies; seed more customers (--customers)")
-    return sorted(found, key=lambda cp: -len(cp[1]["insured_persons"]))
-
-
-def _body(
-    policy: tuple[str, dict[str, Any]], start: date, days: int, country: str, languages: list[str]
-) -> dict[str, Any]:
-    customer, p = policy
-    return {
-        "customer_id": customer,
-        "policy_number": p["policy_number"],
-        "travel_start": start.isoformat(),
-        "travel_end": (start + timedelta(days=days - 1)).isoformat(),
-        "country": country,
-        "languages": languages,
-    }
-
-
-def _requests(policies: list[tuple[str, dict[str, Any]]], today: date) -> list[Submission]:
-    family, single, other = policies[0], policies[-1], policies[1]
-    trip = today + timedelta(days=21)
-    return [
-        Submission("Familie, Thailand, de/en/es/fr", _body(family, trip, 15, "TH", ["de", "en", "es", "fr"])),
-        Submission("Einzelperson, Frankreich, fr", _body(single, trip, 10, "FR", ["fr"])),
-        Submission("Reise ins Inland (Deutschland)", _body(other, trip, 7, "DE", ["de"])),
-        Submission("Reise länger als der Tarif erlaubt", _body(other, trip, 90, "ES", ["es"])),
-        Submission(
-            "fremder Vertrag",
-            {**_body(family, trip, 7, "IT", ["de"]), "customer_id": other[0]},
-        ),
-        Submission("ungültige Sprache (it)", {**_body(single, trip, 7, "IT", ["de"]), "languages": ["it"]}),
-    ]
-
-
 def _submit(portal: httpx.Client, sub: Submission) -> None:
-    r = portal.post(ROUTE, json=sub.body, headers={"Idempotency-Key": sub.key})
+    route, headers = f"/v1/{sub.bot.route}", {"Idempotency-Key": sub.key}
+    if sub.request.files:
+        files = [("files", (f.filename, f.data, f.media_type)) for f in sub.request.files]
+        r = portal.post(route, data=sub.request.body, files=files, headers=headers)
+    else:
+        r = portal.post(route, json=sub.request.body, headers=headers)
     sub.answer = r.status_code
     if r.status_code == 202:
         sub.item_id = r.json()["id"]
@@ -329,27 +318,28 @@ def _summary(store: Store, subs: list[Submission], tz: ZoneInfo) -> None:
     seen: set[int] = set()
     for sub in subs:
         if sub.item_id is None:
-            table.add_row("–", sub.label, sub.body.get("customer_id", ""), f"[yellow]{sub.answer}[/yellow]",
-                          f"vom Intake abgewiesen: {sub.refusal}")  # fmt: skip
+            customer = str(sub.request.body.get("customer_id", ""))
+            refused = f"vom Intake abgewiesen: {sub.refusal}"
+            table.add_row("–", sub.label, customer, f"[yellow]{sub.answer}[/yellow]", refused)
             continue
         if sub.item_id in seen:
-            table.add_row(str(sub.item_id), sub.label, sub.body["customer_id"], "–", "kein zweiter Auftrag")
+            customer = str(sub.request.body.get("customer_id", ""))
+            table.add_row(str(sub.item_id), sub.label, customer, "–", "kein zweiter Auftrag")
             continue
         seen.add(sub.item_id)
         item = store.get(sub.item_id)
         style = STATUS_STYLE.get(item.status.value, "white")
         table.add_row(
             str(item.id), sub.label, item.customer_id or "", f"[{style}]{STATUS_DE[item.status.value]}[/{style}]",
-            _outcome(item, tz),
+            _outcome(sub.bot, item, tz),
         )  # fmt: skip
     out.print(table)
 
 
-def _outcome(item: WorkItem, tz: ZoneInfo) -> str:
-    if item.status == Status.DONE and item.result:
-        numbers = ", ".join(c["number"] for c in item.result.get("certificates", []))
-        persons = len(item.result.get("insured_persons", []))
-        return f"{persons} Person(en); Bescheinigungen {numbers}; Versuche {item.attempts}"
+def _outcome(bot: Bot, item: WorkItem, tz: ZoneInfo) -> str:
+    scenario = bot.demo()
+    if item.status == Status.DONE and scenario is not None:
+        return scenario.outcome(item)
     if item.error is not None:
         return (
             item.error.message if item.error.kind == "reject" else f"{item.error.code}: {item.error.message}"

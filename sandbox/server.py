@@ -104,7 +104,6 @@ from schwifty.exceptions import (
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock, clock_from_shift
 from bots.runtime.serve import ThreadedServer, free_port
-from bots.runtime.settings import Settings
 from sandbox.admin import admin_router, download_headers
 from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector, Faults
@@ -119,6 +118,7 @@ from sandbox.postfach import (
     start_smtp,
 )
 from sandbox.seed import seed, summarize
+from sandbox.settings import SandboxSettings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bestand_session"
@@ -134,7 +134,7 @@ CUSTOMER_ID_RE = re.compile(r"^K\d{4,}$", re.IGNORECASE)
 POLICY_NUMBER_RE = re.compile(r"^[A-Z]{2,4}-\d{3,}-\d{3,}$", re.IGNORECASE)
 
 
-def sandbox_db_path(settings: Settings, data_dir: Path | None = None) -> Path:
+def sandbox_db_path(settings: SandboxSettings, data_dir: Path | None = None) -> Path:
     return (data_dir or settings.data_dir / "sandbox") / "sandbox.db"
 
 
@@ -174,7 +174,7 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
     return templates
 
 
-def create_app(db: SandboxDB, clock: Clock, settings: Settings, faults: FaultInjector) -> FastAPI:
+def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: FaultInjector) -> FastAPI:
     """The web app: pages behind login, service hours and faults; admin API and health outside them."""
     calendar = ServiceCalendar.from_settings(SYSTEM, settings)
     tz = ZoneInfo(settings.timezone)
@@ -503,7 +503,7 @@ class SandboxServer:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: SandboxSettings,
         clock: Clock,
         *,
         data_dir: Path | None = None,
@@ -552,7 +552,7 @@ class SandboxServer:
         self.stop()
 
 
-def seed_command(customers: int, as_json: bool, settings: Settings) -> str:
+def seed_command(customers: int, as_json: bool, settings: SandboxSettings) -> str:
     """Seed the sandbox database from settings; the summary as JSON or one German line."""
     with SandboxDB(sandbox_db_path(settings)) as db:
         summary = seed(db, customers)
@@ -561,10 +561,10 @@ def seed_command(customers: int, as_json: bool, settings: Settings) -> str:
         return f"{len(summary.customers)} Kunden mit {summary.policy_count} Verträgen angelegt in {db.path}"
 
 
-def run_forever(settings: Settings) -> None:
+def run_forever(settings: SandboxSettings) -> None:
     """Serve the web app and the Postfach on the ports from settings until Ctrl-C."""
     clock = clock_from_shift(settings.clock_shift)
-    faults = Faults.from_json(str(getattr(settings, "sandbox_faults", "") or ""))
+    faults = Faults.from_json(settings.sandbox_faults)
     server = SandboxServer(
         settings,
         clock,

@@ -16,7 +16,7 @@ from bots.runtime.models import WorkItem
 
 class EchoRequest(BaseModel):
     customer_id: str = Field(min_length=1)
-    action: Literal["ok", "reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
+    action: Literal["ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
     text: str = ""
@@ -29,6 +29,10 @@ class EchoBot(Bot):
     request_model = EchoRequest
     systems = ("policy_admin",)
     max_attempts = 3
+
+    def precheck(self, item: WorkItem, ctx: Context) -> None:
+        if item.payload.get("action") == "precheck_reject":
+            raise Reject("request_rule", "Diese Anfrage können wir so nicht bearbeiten.")
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         req = EchoRequest.model_validate(item.payload)

@@ -1,21 +1,37 @@
-"""Shared fixtures: real databases (SQLite and PostgreSQL), a fixed clock, the store, a runner."""
+"""Shared fixtures: real databases (SQLite and PostgreSQL), a fixed clock, the store, Chromium, the sandbox,
+and one set of request and fact builders."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from bots.ark_certificate.request import ArkRequest
+from bots.ark_certificate.settings import ArkSettings
+from bots.insurer.facts import InsuredPerson, Policy, Tariff
+from bots.insurer.settings import InsurerSettings
+from bots.runtime.browser import ProcessBrowser
 from bots.runtime.clock import FixedClock
 from bots.runtime.migrate import upgrade
 from bots.runtime.schema import metadata
+from bots.runtime.settings import Settings
 from bots.runtime.store import Store
+from sandbox.data import SandboxDB
+from sandbox.seed import summarize
+from sandbox.server import SandboxServer
+from sandbox.settings import SandboxSettings
 
 IN_CI = bool(os.environ.get("CI"))
 PG_ADMIN_URL = os.environ.get("PORTALBOTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -91,3 +107,185 @@ def store(db_url: str, clock: FixedClock) -> Iterator[Store]:
     s = Store(db_url, clock)
     yield s
     s.dispose()
+
+
+# ---------------------------------------------------------------- time
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)  # in service hours
+SATURDAY_23 = datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN)  # closed until Monday 07:00
+MONDAY_07 = datetime(2026, 11, 30, 7, 0, tzinfo=BERLIN)
+
+
+# ---------------------------------------------------------------- Chromium
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium, else Playwright's own download; None when neither is there."""
+    if Path(SYSTEM_CHROMIUM).exists():
+        return SYSTEM_CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        own = pw.chromium.executable_path
+    return own if own and Path(own).exists() else None
+
+
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium the browser tests drive; a missing one fails in CI."""
+    path = chromium_executable()
+    if path is None:
+        unavailable("Chromium")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def process_browser(chromium: str) -> Iterator[ProcessBrowser]:
+    """One browser for the session's bot tests, as a worker process has one (short timeouts, no trace)."""
+    browser = ProcessBrowser(
+        Settings(chromium_path=chromium, _env_file=None),  # type: ignore[call-arg]
+        timeout_ms=3000,
+        trace=False,
+    )
+    yield browser
+    browser.close()
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+@dataclass
+class Sandbox:
+    """The stand-in core systems of one test module, reset before each test that uses them."""
+
+    server: SandboxServer
+    clock: FixedClock
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def reset(self) -> None:
+        self.clock.set(TUESDAY_10)
+        self.server.faults.reset()
+
+    @property
+    def db(self) -> SandboxDB:
+        return self.server.db
+
+    def set_faults(self, **knobs: Any) -> None:
+        httpx.put(f"{self.url}/admin/faults", json=knobs).raise_for_status()
+
+    def insurer_settings(self, **changes: Any) -> InsurerSettings:
+        """The insurer's settings pointing at this sandbox."""
+        return InsurerSettings(policy_admin_url=self.url, _env_file=None, **changes)  # type: ignore[call-arg]
+
+    def ark_settings(self, **changes: Any) -> ArkSettings:
+        """The ARK bot's settings pointing at this sandbox."""
+        return ArkSettings(policy_admin_url=self.url, _env_file=None, **changes)  # type: ignore[call-arg]
+
+    def runtime_settings(self, data_dir: Path, **changes: Any) -> Settings:
+        """The runtime's settings sending mail to this sandbox's Postfach."""
+        return Settings(  # type: ignore[call-arg]
+            data_dir=data_dir,
+            smtp_host=self.server.smtp_host,
+            smtp_port=self.server.smtp_port,
+            _env_file=None,
+            **changes,
+        )
+
+    def ark_policies(self) -> list[tuple[str, dict[str, Any]]]:
+        """(customer id, policy) of every active, open-ended ARK policy of the seed."""
+        return [
+            (c["customer_id"], p)
+            for c in summarize(self.server.db).customers
+            for p in c["policies"]
+            if p["line"] == "ARK" and p["status"] == "aktiv" and p["end_date"] is None
+        ]
+
+    def family(self) -> tuple[str, dict[str, Any]]:
+        """The ARK policy with the most insured persons."""
+        return max(self.ark_policies(), key=lambda cp: len(cp[1]["insured_persons"]))
+
+    def postfach(self, customer: str) -> list[dict[str, Any]]:
+        """The messages in a customer's Postfach, as the admin API lists them."""
+        return list(httpx.get(f"{self.url}/admin/postfach/{customer}").json()["messages"])
+
+
+SANDBOX_CUSTOMERS = 30
+
+
+@pytest.fixture(scope="module")
+def sandbox_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    clock = FixedClock(TUESDAY_10)
+    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("sandbox"), _env_file=None)  # type: ignore[call-arg]
+    with SandboxServer(settings, clock, customers=SANDBOX_CUSTOMERS) as server:
+        yield Sandbox(server, clock)
+
+
+@pytest.fixture
+def sandbox(sandbox_module: Sandbox) -> Iterator[Sandbox]:
+    """The sandbox (started once per module) standing on Tuesday 10:00 with no faults."""
+    sandbox_module.reset()
+    yield sandbox_module
+    sandbox_module.reset()
+
+
+# ---------------------------------------------------------------- request and fact builders
+
+FAMILY = (
+    InsuredPerson("Łucja", "Öztürk-Şahin", date(1985, 5, 17), "VN"),
+    InsuredPerson("Mehmet Emre", "Öztürk-Şahin", date(1983, 11, 2), "Ehepartner"),
+    InsuredPerson("Zoë", "Öztürk-Şahin", date(2014, 2, 28), "Kind"),
+    InsuredPerson("Ádám Ferenc", "Őrsi-Nagy", date(2017, 9, 9), "Kind"),
+)
+
+
+def ark_payload(**changes: Any) -> dict[str, Any]:
+    """An ARK request as the portal sends it (JSON): a family's trip to Thailand in four languages."""
+    body: dict[str, Any] = {
+        "customer_id": "K-100",
+        "policy_number": "ARK-4711-0815",
+        "travel_start": "2027-03-03",
+        "travel_end": "2027-03-24",
+        "country": "TH",
+        "languages": ["de", "en", "es", "fr"],
+    }
+    return {**body, **{k: v.isoformat() if isinstance(v, date) else v for k, v in changes.items()}}
+
+
+def make_ark_request(**changes: Any) -> ArkRequest:
+    return ArkRequest.model_validate(ark_payload(**changes))
+
+
+def make_policy(**changes: Any) -> Policy:
+    """A policy as the policy administration shows it: the family's ARK policy, in force, open-ended."""
+    policy = Policy(
+        policy_number="ARK-4711-0815",
+        holder_customer_id="K-100",
+        line="ARK",
+        status="aktiv",
+        start_date=date(2020, 1, 1),
+        end_date=None,
+        tariff=Tariff("ARK-Jahr Familie 42"),
+        insured_persons=FAMILY,
+        business_unit="Kranken",
+    )
+    return dataclasses.replace(policy, **changes)
+
+
+def sandbox_ark_payload(customer: str, policy: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """An ARK request for a seeded policy of the sandbox: a trip 30 days after TUESDAY_10."""
+    start = TUESDAY_10.date() + timedelta(days=30)
+    return ark_payload(
+        customer_id=customer,
+        policy_number=policy["policy_number"],
+        travel_start=start,
+        travel_end=start + timedelta(days=14),
+        **changes,
+    )

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bots.ark_certificate import rules
-from bots.ark_certificate.certificate import IssuedCertificate, insurer_from_settings, issue_certificates
-from bots.ark_certificate.delivery import certificate_message
-from bots.ark_certificate.pages import PolicyAdmin
+from bots.ark_certificate.certificate import IssuedCertificate, issue_certificates
+from bots.ark_certificate.message import certificate_body, certificate_subject
 from bots.ark_certificate.request import ArkRequest
+from bots.ark_certificate.settings import ArkSettings
+from bots.insurer.letterhead import insurer_from_settings
+from bots.insurer.pages import SYSTEM, open_policy_admin
+from bots.insurer.postfach import Attachment, Postfach
 from bots.runtime.bot import Bot
 from bots.runtime.context import Context
 from bots.runtime.models import WorkItem
+from bots.runtime.scenario import DemoScenario
 
 CERTIFICATE_KIND = "certificate"
 
@@ -23,38 +27,46 @@ class ArkCertificateBot(Bot):
     route = "ark-certificates"
     title = "ARK-Bescheinigung (Auslandsreise-Krankenversicherung)"
     request_model = ArkRequest
-    systems = ("policy_admin",)
+    systems = (SYSTEM,)
     sla = timedelta(days=1)
     max_attempts = 5
 
+    def __init__(self, settings: ArkSettings | None = None) -> None:
+        self.settings = settings or ArkSettings()
+        self.postfach = Postfach(self.settings)
+
+    def demo(self) -> DemoScenario:
+        from bots.ark_certificate.demo import ArkDemo
+
+        return ArkDemo()
+
+    def precheck(self, item: WorkItem, ctx: Context) -> None:
+        rules.check_request(ArkRequest.model_validate(item.payload), _today(ctx), self.settings.ark_max_past_days)
+
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         request = ArkRequest.model_validate(item.payload)
-        today = ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-        # Checks that need no core system come first: a bad request is refused even at night.
-        rules.check_request(request, today, ctx.settings.ark_max_past_days)
-
         delivered = ctx.recall("result")
         if delivered:  # a retry after the delivery was made: never a second message
             return dict(delivered)
 
-        with ctx.browser(base_url=ctx.settings.sandbox_url) as page:
-            admin = PolicyAdmin(
-                page, ctx.settings.sandbox_user, ctx.settings.sandbox_password.get_secret_value()
-            )
-            facts = admin.policy(request.policy_number)
-        rules.check_policy(request, facts)
-        assert facts is not None
+        with open_policy_admin(ctx, self.settings) as admin:
+            policy = admin.policy(request.policy_number)
+        rules.check_policy(request, policy)
+        assert policy is not None
 
-        certificates = issue_certificates(request, facts, today, insurer_from_settings(ctx.settings))
+        insurer = insurer_from_settings(self.settings)
+        certificates = issue_certificates(request, policy, _today(ctx), insurer)
         stored = self._store_certificates(ctx, certificates)
-        to = ctx.settings.postfach_address.format(customer_id=request.customer_id)
-        message_id = ctx.mailer.send(
-            certificate_message(ctx.mailer, to, item.reference, request, facts, certificates)
+        delivery = self.postfach.deliver(
+            ctx,
+            request.customer_id,
+            certificate_subject(request, policy),
+            certificate_body(request, policy, certificates),
+            [Attachment(c.filename, c.pdf, c.media_type) for c in certificates],
         )
         result = {
-            "message_id": message_id,
-            "postfach": to,
-            "insured_persons": [p.full_name for p in facts.insured_persons],
+            **delivery,
+            "insured_persons": [p.full_name for p in policy.insured_persons],
             "certificates": stored,
         }
         ctx.remember("result", result)
@@ -79,3 +91,7 @@ class ArkCertificateBot(Bot):
             )
         ctx.remember("certificates", stored)
         return stored
+
+
+def _today(ctx: Context) -> date:
+    return ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()

@@ -1,16 +1,13 @@
-"""The certificate PDF of an ARK policy for one trip, in one language."""
+"""The certificate PDF of an ARK policy for one trip, in one language, on the insurer's letterhead."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -19,102 +16,44 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (
-    BaseDocTemplate,
-    Flowable,
-    Frame,
-    Image,
-    KeepTogether,
-    ListFlowable,
-    ListItem,
-    PageTemplate,
-    Paragraph,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Flowable, KeepTogether, ListFlowable, ListItem, Paragraph, Spacer, Table
 
-from bots.ark_certificate.facts import InsuredPerson, PolicyFacts
+from bots.insurer.facts import InsuredPerson, Policy
+from bots.insurer.letterhead import (
+    BRAND,
+    BRAND_LIGHT,
+    CONTENT_WIDTH,
+    FONT,
+    FONT_BOLD,
+    DocumentInfo,
+    Insurer,
+    house_styles,
+    label_table,
+    letterhead,
+    missing_glyphs,
+    render_document,
+    table_style,
+)
 from i18n import LANGUAGES, translations
 
 if TYPE_CHECKING:
     from bots.ark_certificate.request import ArkRequest
-    from bots.runtime.settings import Settings
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
 # Babel locale per certificate language: day-month order and European conventions for English too
 FORMAT_LOCALES = {"de": "de_DE", "en": "en_GB", "es": "es_ES", "fr": "fr_FR"}
-MARGIN_X = 20 * mm
-CONTENT_WIDTH = A4[0] - 2 * MARGIN_X
-LABEL_WIDTH = 58 * mm
 # Visa Code (Regulation (EC) No 810/2009) Art. 15: at least EUR 30,000 for a Schengen visa
 SCHENGEN_MINIMUM_COVER_EUR = Decimal(30000)
+# What the certificate states of the cover until the tariff card states it
+MINIMUM_COVER_EUR = Decimal(30000)
+DEDUCTIBLE_EUR = Decimal(0)
 
-BRAND = colors.HexColor("#0b5563")
-BRAND_LIGHT = colors.HexColor("#e7f0f1")
 EMERGENCY = colors.HexColor("#a4201b")
 EMERGENCY_LIGHT = colors.HexColor("#fbeceb")
-GREY = colors.HexColor("#5f6b70")
-RULE = colors.HexColor("#c5d3d5")
 EMERGENCY_PHONE_SIZE = 15
 EMERGENCY_PHONE_WIDTH = 62 * mm
-
-
-@dataclass(frozen=True)
-class Insurer:
-    """Who issues the certificate and whom to call."""
-
-    name: str
-    street: str
-    city: str
-    phone: str
-    emergency_phone: str
-    email: str
-    website: str
-    place_of_issue: str
-    logo_png: bytes | None = None
-
-
-def default_insurer() -> Insurer:
-    """A clearly fictional insurer for the sandbox and the demo."""
-    return Insurer(
-        name="Beispiel Krankenversicherung AG",
-        street="Musterallee 1",
-        city="50667 Köln, Deutschland",
-        phone="+49 221 555 0100",
-        emergency_phone="+49 221 555 0199",
-        email="service@beispiel-kv.example",
-        website="www.beispiel-kv.example",
-        place_of_issue="Köln",
-    )
-
-
-def insurer_from_settings(settings: Settings) -> Insurer:
-    """The insurer as configured; every unset field keeps the fictional default."""
-    fallback = default_insurer()
-    logo_path = getattr(settings, "insurer_logo_path", None)
-    values = {
-        field: getattr(settings, f"insurer_{field}", None) or getattr(fallback, field)
-        for field in (
-            "name",
-            "street",
-            "city",
-            "phone",
-            "emergency_phone",
-            "email",
-            "website",
-            "place_of_issue",
-        )
-    }
-    return Insurer(**values, logo_png=Path(logo_path).read_bytes() if logo_path else None)
 
 
 @dataclass(frozen=True)
@@ -129,25 +68,23 @@ class CertificateData:
     travel_end: date
     country: str
     issue_date: date
-    minimum_cover_eur: Decimal
-    deductible_eur: Decimal
+    minimum_cover_eur: Decimal = MINIMUM_COVER_EUR
+    deductible_eur: Decimal = DEDUCTIBLE_EUR
 
     @classmethod
-    def build(cls, request: ArkRequest, facts: PolicyFacts, lang: str, issue_date: date) -> CertificateData:
+    def build(cls, request: ArkRequest, policy: Policy, lang: str, issue_date: date) -> CertificateData:
         """The data for `lang`'s certificate of a request whose rules have passed."""
         return cls(
             certificate_number=certificate_number(
                 request.policy_number, request.travel_start, request.travel_end, request.country, lang
             ),
             policy_number=request.policy_number,
-            tariff_name=facts.tariff_name,
-            insured_persons=facts.insured_persons,
+            tariff_name=policy.tariff.name,
+            insured_persons=policy.insured_persons,
             travel_start=request.travel_start,
             travel_end=request.travel_end,
             country=request.country,
             issue_date=issue_date,
-            minimum_cover_eur=facts.minimum_cover_eur,
-            deductible_eur=facts.deductible_eur,
         )
 
     @property
@@ -185,12 +122,12 @@ class IssuedCertificate:
 
 
 def issue_certificates(
-    request: ArkRequest, facts: PolicyFacts, issue_date: date, insurer: Insurer
+    request: ArkRequest, policy: Policy, issue_date: date, insurer: Insurer
 ) -> list[IssuedCertificate]:
-    """One certificate per requested language, in the request's order; call after rules.check passed."""
+    """One certificate per requested language, in the request's order; call after the rules passed."""
     issued = []
     for lang in request.languages:
-        data = CertificateData.build(request, facts, lang, issue_date)
+        data = CertificateData.build(request, policy, lang, issue_date)
         issued.append(
             IssuedCertificate(
                 lang=lang,
@@ -210,7 +147,6 @@ def render_certificate(data: CertificateData, lang: str, insurer: Insurer) -> by
     """One A4 certificate in `lang` as PDF bytes; raises UnprintableName rather than drop a letter."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported certificate language {lang!r}")
-    register_fonts()
     for person in data.insured_persons:
         missing = missing_glyphs(person.full_name)
         if missing:
@@ -221,47 +157,10 @@ def render_certificate(data: CertificateData, lang: str, insurer: Insurer) -> by
     return _Renderer(data, lang, insurer).render()
 
 
-def missing_glyphs(text: str) -> set[str]:
-    """Characters of `text` that the bundled fonts (regular or bold) cannot draw."""
-    register_fonts()
-    missing = set()
-    for font in (FONT, FONT_BOLD):
-        glyphs = pdfmetrics.getFont(font).face.charToGlyph
-        missing |= {char for char in text if not char.isspace() and ord(char) not in glyphs}
-    return missing
-
-
-@cache
-def register_fonts() -> None:
-    """Make the bundled DejaVu fonts known to reportlab (once per process)."""
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-
-
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12.5)
+    base = house_styles()["base"]
     return {
-        "base": base,
-        "small": ParagraphStyle("small", base, fontSize=7.5, leading=10, textColor=GREY),
-        "insurer": ParagraphStyle("insurer", base, fontSize=8, leading=10.5, alignment=TA_RIGHT),
-        "title": ParagraphStyle(
-            "title", base, fontName=FONT_BOLD, fontSize=16, leading=20, textColor=BRAND, spaceAfter=1
-        ),
-        "subtitle": ParagraphStyle("subtitle", base, textColor=GREY, spaceAfter=7),
-        "heading": ParagraphStyle(
-            "heading",
-            base,
-            fontName=FONT_BOLD,
-            fontSize=10.5,
-            leading=13,
-            textColor=BRAND,
-            spaceBefore=7,
-            spaceAfter=2,
-        ),
-        "label": ParagraphStyle("label", base, textColor=GREY),
-        "value": ParagraphStyle("value", base, fontName=FONT_BOLD),
-        "cell_head": ParagraphStyle("cell_head", base, fontName=FONT_BOLD, textColor=colors.white),
+        **house_styles(),
         "emergency": ParagraphStyle(
             "emergency", base, fontName=FONT_BOLD, fontSize=10, leading=13, textColor=EMERGENCY, spaceAfter=1
         ),
@@ -277,7 +176,6 @@ def _styles() -> dict[str, ParagraphStyle]:
             textColor=EMERGENCY,
             alignment=TA_RIGHT,
         ),
-        "statement": ParagraphStyle("statement", base, leading=12.5),
     }
 
 
@@ -296,40 +194,17 @@ class _Renderer:
 
     def render(self) -> bytes:
         _ = self._
-        out = io.BytesIO()
-        doc = BaseDocTemplate(
-            out,
-            pagesize=A4,
-            leftMargin=MARGIN_X,
-            rightMargin=MARGIN_X,
-            topMargin=12 * mm,
-            bottomMargin=21 * mm,
-            # no timestamp or random id: a retried item yields the very same bytes (content-addressed)
-            invariant=True,
-            displayDocTitle=True,
-            # else every page references Helvetica, a font without Ł, Ş or ő
-            initialFontName=FONT,
+        info = DocumentInfo(
             title=_("Certificate of travel health insurance") + " " + self.data.certificate_number,
-            author=self.insurer.name,
             subject=_("Travel health insurance, destination %(country)s, %(period)s")
             % {"country": self.country_name, "period": self.period},
-            creator="PortalBots",
             lang=self.locale.replace("_", "-"),
+            author=self.insurer.name,
         )
-        # a frame without padding, so paragraphs and tables share one left edge
-        frame = Frame(
-            doc.leftMargin,
-            doc.bottomMargin,
-            doc.width,
-            doc.height,
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
+        number = _("Certificate number") + " " + self.data.certificate_number
+        return render_document(
+            self.story(), self.insurer, info, lambda page: (number, _("Page %(page)d") % {"page": page})
         )
-        doc.addPageTemplates([PageTemplate("certificate", frames=[frame], onPage=self.footer)])
-        doc.build(self.story())
-        return out.getvalue()
 
     @property
     def country_name(self) -> str:
@@ -355,7 +230,7 @@ class _Renderer:
         _ = self._
         s = self.s
         return [
-            self.letterhead(),
+            letterhead(self.insurer, _("Phone")),
             Spacer(1, 5 * mm),
             Paragraph(_("Certificate of travel health insurance"), s["title"]),
             Paragraph(
@@ -368,46 +243,6 @@ class _Renderer:
             KeepTogether(self.cover_section()),
             KeepTogether(self.closing()),
         ]
-
-    def letterhead(self) -> Table:
-        _ = self._
-        ins = self.insurer
-        phone = _("Phone")
-        lines = [
-            f"<b>{escape(ins.name)}</b>",
-            escape(ins.street),
-            escape(ins.city),
-            f"{escape(phone)} {escape(ins.phone)}",
-            escape(ins.email),
-        ]
-        table = Table(
-            [[self.logo(), Paragraph("<br/>".join(lines), self.s["insurer"])]],
-            colWidths=[CONTENT_WIDTH - 75 * mm, 75 * mm],
-        )
-        table.setStyle(
-            TableStyle(
-                [
-                    # a table sets its own font even around Paragraph cells; keep it ours
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                    ("LINEBELOW", (0, 0), (-1, 0), 1.2, BRAND),
-                    ("BOTTOMPADDING", (0, 0), (-1, 0), 6),
-                ]
-            )
-        )
-        return table
-
-    def logo(self) -> Flowable:
-        if self.insurer.logo_png:
-            image = Image(io.BytesIO(self.insurer.logo_png))
-            scale = 16 * mm / image.imageHeight
-            image.drawHeight = 16 * mm
-            image.drawWidth = image.imageWidth * scale
-            image.hAlign = "LEFT"
-            return image
-        return _GeneratedLogo(self.insurer.name)
 
     def emergency_box(self) -> Table:
         _ = self._
@@ -435,18 +270,14 @@ class _Renderer:
             colWidths=[CONTENT_WIDTH - EMERGENCY_PHONE_WIDTH, EMERGENCY_PHONE_WIDTH],
         )
         table.setStyle(
-            TableStyle(
-                [
-                    # a table sets its own font even around Paragraph cells; keep it ours
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("BACKGROUND", (0, 0), (-1, -1), EMERGENCY_LIGHT),
-                    ("LINEBEFORE", (0, 0), (0, 0), 3, EMERGENCY),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), padding),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), padding),
-                    ("TOPPADDING", (0, 0), (-1, -1), 6),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
-                ]
+            table_style(
+                ("BACKGROUND", (0, 0), (-1, -1), EMERGENCY_LIGHT),
+                ("LINEBEFORE", (0, 0), (0, 0), 3, EMERGENCY),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), padding),
+                ("RIGHTPADDING", (0, 0), (-1, -1), padding),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
             )
         )
         return table
@@ -464,39 +295,16 @@ class _Renderer:
         _ = self._
         d = self.data
         days = self.ngettext("%(days)d day", "%(days)d days", d.trip_days) % {"days": d.trip_days}
-        rows = [
-            (_("Certificate number"), d.certificate_number),
-            (_("Policy number"), d.policy_number),
-            (_("Tariff"), d.tariff_name),
-            (_("Travel period"), f"{self.period} ({days})"),
-            (_("Destination"), self.country_name),
-            (_("Area of cover"), _("Worldwide except Germany, including all Schengen states")),
-        ]
-        return self.label_table(rows)
-
-    def label_table(self, rows: list[tuple[str, str]]) -> Table:
-        s = self.s
-        table = Table(
+        return label_table(
             [
-                [Paragraph(escape(label), s["label"]), Paragraph(escape(value), s["value"])]
-                for label, value in rows
-            ],
-            colWidths=[LABEL_WIDTH, CONTENT_WIDTH - LABEL_WIDTH],
+                (_("Certificate number"), d.certificate_number),
+                (_("Policy number"), d.policy_number),
+                (_("Tariff"), d.tariff_name),
+                (_("Travel period"), f"{self.period} ({days})"),
+                (_("Destination"), self.country_name),
+                (_("Area of cover"), _("Worldwide except Germany, including all Schengen states")),
+            ]
         )
-        table.setStyle(
-            TableStyle(
-                [
-                    # a table sets its own font even around Paragraph cells; keep it ours
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-                ]
-            )
-        )
-        return table
 
     def persons_table(self) -> Table:
         _ = self._
@@ -516,18 +324,14 @@ class _Renderer:
         widths = [62 * mm, CONTENT_WIDTH - 104 * mm, 42 * mm]
         table = Table([head, *rows], colWidths=widths, repeatRows=1)
         table.setStyle(
-            TableStyle(
-                [
-                    # a table sets its own font even around Paragraph cells; keep it ours
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("BACKGROUND", (0, 0), (-1, 0), BRAND),
-                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, BRAND_LIGHT]),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
-                    ("LINEBELOW", (0, -1), (-1, -1), 0.6, BRAND),
-                ]
+            table_style(
+                ("BACKGROUND", (0, 0), (-1, 0), BRAND),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, BRAND_LIGHT]),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.6, BRAND),
             )
         )
         return table
@@ -560,7 +364,7 @@ class _Renderer:
                 spaceBefore=2,
                 spaceAfter=4,
             ),
-            self.label_table(
+            label_table(
                 [
                     (
                         _("Cover per insured person"),
@@ -593,7 +397,6 @@ class _Renderer:
 
     def closing(self) -> list[Flowable]:
         _ = self._
-        s = self.s
         d = self.data
         place_date = _("%(place)s, %(date)s") % {
             "place": self.insurer.place_of_issue,
@@ -601,59 +404,10 @@ class _Renderer:
         }
         return [
             Spacer(1, 8),
-            self.label_table([(_("Place and date of issue"), place_date), (_("Insurer"), self.insurer.name)]),
+            label_table([(_("Place and date of issue"), place_date), (_("Insurer"), self.insurer.name)]),
             Spacer(1, 4),
             Paragraph(
                 escape(_("This certificate was issued automatically and is valid without signature.")),
-                s["small"],
+                self.s["small"],
             ),
         ]
-
-    def footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
-        _ = self._
-        ins = self.insurer
-        width, _height = A4
-        canvas.saveState()
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.5)
-        canvas.line(MARGIN_X, 16 * mm, width - MARGIN_X, 16 * mm)
-        canvas.setFont(FONT, 7)
-        canvas.setFillColor(GREY)
-        canvas.drawString(MARGIN_X, 12 * mm, f"{ins.name} · {ins.street} · {ins.city}")
-        canvas.drawString(MARGIN_X, 8.5 * mm, f"{ins.phone} · {ins.email} · {ins.website}")
-        page = _("Page %(page)d") % {"page": doc.page}
-        number = _("Certificate number") + " " + self.data.certificate_number
-        canvas.drawRightString(width - MARGIN_X, 12 * mm, number)
-        canvas.drawRightString(width - MARGIN_X, 8.5 * mm, page)
-        canvas.restoreState()
-
-
-class _GeneratedLogo(Flowable):
-    """A plain cross-in-a-square mark beside the insurer's name, for insurers without a logo file."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.size = 14 * mm
-        self.width = 90 * mm
-        self.height = self.size
-
-    def draw(self) -> None:
-        # drawn on the canvas directly: a reportlab Drawing would reference Helvetica
-        canvas = self.canv
-        canvas.setFillColor(BRAND)
-        canvas.roundRect(0, 0, self.size, self.size, 2.5 * mm, stroke=0, fill=1)
-        bar, arm = self.size * 0.2, self.size * 0.6
-        offset = (self.size - arm) / 2
-        middle = (self.size - bar) / 2
-        canvas.setFillColor(colors.white)
-        canvas.rect(offset, middle, arm, bar, stroke=0, fill=1)
-        canvas.rect(middle, offset, bar, arm, stroke=0, fill=1)
-        words = self.name.split()
-        first, rest = " ".join(words[:1]), " ".join(words[1:])
-        canvas.setFillColor(BRAND)
-        canvas.setFont(FONT_BOLD, 13)
-        canvas.drawString(self.size + 3 * mm, self.size - 6 * mm, first)
-        canvas.setFont(FONT, 9)
-        canvas.setFillColor(GREY)
-        canvas.drawString(self.size + 3 * mm, 1.5 * mm, rest)

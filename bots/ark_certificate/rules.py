@@ -6,17 +6,23 @@ from datetime import date, timedelta
 
 from babel.dates import format_date
 
-from bots.ark_certificate.facts import ACTIVE_STATUS, ARK_LINE, PolicyFacts
 from bots.ark_certificate.request import ArkRequest
+from bots.insurer.facts import Line, Policy
 from bots.runtime.errors import Reject
 
 HOME_COUNTRY = "DE"
 DEFAULT_MAX_PAST_DAYS = 30
+# the tariff's maximum trip length when its card states none
+DEFAULT_MAX_TRIP_DAYS = 42
+
+
+def max_trip_days(policy: Policy) -> int:
+    return policy.tariff.max_trip_days or DEFAULT_MAX_TRIP_DAYS
 
 
 def check(
     request: ArkRequest,
-    facts: PolicyFacts | None,
+    facts: Policy | None,
     today: date,
     max_past_days: int = DEFAULT_MAX_PAST_DAYS,
 ) -> None:
@@ -51,7 +57,7 @@ def check_request(request: ArkRequest, today: date, max_past_days: int = DEFAULT
         )
 
 
-def check_policy(request: ArkRequest, facts: PolicyFacts | None) -> None:
+def check_policy(request: ArkRequest, facts: Policy | None) -> None:
     """The rules on the policy as the core system shows it."""
     number = request.policy_number
     if facts is None or facts.holder_customer_id != request.customer_id:
@@ -62,26 +68,26 @@ def check_policy(request: ArkRequest, facts: PolicyFacts | None) -> None:
             "die Versicherungsscheinnummer; eine Bescheinigung können wir nur für Ihre eigenen "
             "Verträge ausstellen.",
         )
-    if facts.line != ARK_LINE:
+    if facts.line != Line.ARK:
         raise Reject(
             "not_ark",
             f"Der Vertrag {number} ist keine Auslandsreise-Krankenversicherung. Eine Bescheinigung "
             "für Auslandsreisen können wir nur zu einer Auslandsreise-Krankenversicherung ausstellen.",
         )
     _check_in_force(request, facts)
-    days = request.trip_days
-    if days > facts.max_trip_days:
+    days, longest = request.trip_days, max_trip_days(facts)
+    if days > longest:
         raise Reject(
             "trip_too_long",
-            f"Ihre Reise dauert {days} Tage; Ihr Tarif {facts.tariff_name} versichert Reisen bis "
-            f"{facts.max_trip_days} Tage. Für einen längeren Aufenthalt im Ausland benötigen Sie "
+            f"Ihre Reise dauert {days} Tage; Ihr Tarif {facts.tariff.name} versichert Reisen bis "
+            f"{longest} Tage. Für einen längeren Aufenthalt im Ausland benötigen Sie "
             "einen gesonderten Versicherungsschutz; unser Kundenservice berät Sie gern.",
         )
 
 
-def _check_in_force(request: ArkRequest, facts: PolicyFacts) -> None:
+def _check_in_force(request: ArkRequest, facts: Policy) -> None:
     number = request.policy_number
-    if facts.status != ACTIVE_STATUS:
+    if not facts.in_force:
         raise Reject(
             "not_in_force",
             f"Ihr Vertrag {number} ist derzeit nicht aktiv. Daher können wir für Ihre Reise "

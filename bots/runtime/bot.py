@@ -16,6 +16,7 @@ from bots.runtime.models import WorkItem
 
 if TYPE_CHECKING:
     from bots.runtime.context import Context
+    from bots.runtime.scenario import DemoScenario
     from bots.runtime.store import Upload
 
 ENTRY_POINT_GROUP = "portalbots.bots"
@@ -56,6 +57,18 @@ class Bot(ABC):
     def uploads_from_form(self, fields: Mapping[str, list[str]], files: list[Upload]) -> dict[str, Any]:
         """For multipart bots: the JSON payload to validate from form fields (files are stored as artifacts)."""
         raise NotImplementedError
+
+    def demo(self) -> DemoScenario | None:
+        """This bot's part of `portalbots demo`, if it has one."""
+        return None
+
+    def precheck(self, item: WorkItem, ctx: Context) -> None:
+        """The checks that need no target system (request-only rules: dates, IBAN, file contents).
+
+        The runner calls this before it looks at any service calendar, so a bad request is refused at
+        once at any hour: raise Reject (or HandOff). Nothing here may touch a target system.
+        """
+        return None  # most bots check everything in their request model
 
     @abstractmethod
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:

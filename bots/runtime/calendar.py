@@ -198,13 +198,14 @@ class ServiceCalendar:
 
     @classmethod
     def from_settings(cls, system: str, settings: Settings) -> ServiceCalendar:
-        """The calendar of `system` from service_hours, timezone, holiday_state and closing_days."""
+        """The calendar of `system` from its own settings, else the default service hours and closing days."""
+        hours = settings.hours_of(system)
         return cls(
             system,
-            parse_hours(settings.service_hours),
+            parse_hours(hours.service_hours or ""),
             tz=settings.timezone,
-            holiday_state=settings.holiday_state or None,
-            closing_days=parse_closing_days(settings.closing_days),
+            holiday_state=hours.holiday_state or None,
+            closing_days=parse_closing_days(hours.closing_days or ""),
         )
 
     def __repr__(self) -> str:

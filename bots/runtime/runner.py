@@ -1,4 +1,4 @@
-"""Runs one work item: claim, gate by service hours, call the bot, record the outcome."""
+"""Runs one work item: claim, precheck, gate by service hours, call the bot, record the outcome."""
 
 from __future__ import annotations
 
@@ -89,7 +89,12 @@ class Runner:
 
     def execute(self, item: WorkItem) -> WorkItem | None:
         bot = self.registry.get(item.queue)
+        ctx = self._context(bot, item)
         try:
+            try:
+                bot.precheck(item, ctx)  # before any calendar: a bad request is refused at any hour
+            except Exception as exc:
+                return self._outcome(bot, item, exc)
             closed = self._closed_system(bot)
             if closed is not None:
                 system, cal = closed
@@ -103,7 +108,7 @@ class Runner:
                     defer_reason=DeferReason.SERVICE_WINDOW,
                     refund_attempt=True,
                 )
-            return self._process(bot, item)
+            return self._process(bot, item, ctx)
         except StaleVersion as exc:
             # Our lease was reaped while we worked; whoever holds the item now finishes it.
             log.warning("item %s: lease lost, outcome dropped (%s)", item.id, exc)
@@ -117,8 +122,8 @@ class Runner:
                 return system, cal
         return None
 
-    def _process(self, bot: Bot, item: WorkItem) -> WorkItem | None:
-        ctx = Context(
+    def _context(self, bot: Bot, item: WorkItem) -> Context:
+        return Context(
             item=item,
             store=self.store,
             settings=self.settings,
@@ -128,6 +133,8 @@ class Runner:
             resources=self.resources,
             log=logging.getLogger(f"portalbots.{bot.queue}"),
         )
+
+    def _process(self, bot: Bot, item: WorkItem, ctx: Context) -> WorkItem | None:
         started = []
         try:
             for mw in self.middleware:

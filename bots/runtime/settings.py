@@ -5,14 +5,28 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bots.runtime.calendar import parse_closing_days, parse_hours
+
+DEFAULT_SYSTEM = "policy_admin"
+
+
+class SystemHours(BaseModel):
+    """The service calendar of one target system; what is unset follows the defaults."""
+
+    service_hours: str | None = None
+    closing_days: str | None = None
+    holiday_state: str | None = None
 
 
 class Settings(BaseSettings):
-    """Everything a process of PortalBots reads from its environment."""
+    """What the runtime's processes read from their environment (bots and the sandbox have their own)."""
 
-    model_config = SettingsConfigDict(env_prefix="PORTALBOTS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PORTALBOTS_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     data_dir: Path = Path("var")
     database_url: str | None = None
@@ -21,17 +35,8 @@ class Settings(BaseSettings):
     intake_host: str = "127.0.0.1"
     intake_port: int = 8700
 
-    sandbox_url: str = "http://127.0.0.1:8710"
-    sandbox_host: str = "127.0.0.1"
-    sandbox_port: int = 8710
-    sandbox_user: str = "robot"
-    sandbox_password: SecretStr = SecretStr("robot-pw")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8725
-    postfach_address: str = Field(
-        default="{customer_id}@postfach.portalbots.test",
-        description="the customer's portal mailbox as an SMTP address; {customer_id} is filled in",
-    )
 
     timezone: str = "Europe/Berlin"
     holiday_state: str = "NW"
@@ -41,6 +46,12 @@ class Settings(BaseSettings):
     service_hours: str = Field(
         default="mon-fri 07:00-19:00",
         description="weekly hours of the core systems in local time, e.g. 'mon-fri 07:00-19:00; sat 08:00-12:00'",
+    )
+    systems: dict[str, SystemHours] = Field(
+        default_factory=dict,
+        description="service calendars per target system, e.g. "
+        "PORTALBOTS_SYSTEMS__MAIL_GATEWAY__SERVICE_HOURS='mon-sun 00:00-24:00'; "
+        f"a system without its own entry (such as {DEFAULT_SYSTEM}) keeps the defaults above",
     )
     clock_shift: float = 0.0
 
@@ -60,19 +71,27 @@ class Settings(BaseSettings):
     browser_trace: bool = Field(
         default=True, description="record a Playwright trace per item, kept as an artifact when a step fails"
     )
-    sandbox_faults: str = Field(default="", description="initial sandbox fault knobs as JSON")
 
-    # The insurer named on documents; unset fields keep the fictional PortalBots insurer.
-    insurer_name: str | None = None
-    insurer_street: str | None = None
-    insurer_city: str | None = None
-    insurer_phone: str | None = None
-    insurer_emergency_phone: str | None = None
-    insurer_email: str | None = None
-    insurer_website: str | None = None
-    insurer_place_of_issue: str | None = None
-    insurer_logo_path: Path | None = None
-    ark_max_past_days: int = Field(default=30, description="how far in the past an ARK trip may start")
+    @model_validator(mode="after")
+    def _calendars_parse(self) -> Settings:
+        # a typo in service hours fails at start-up, not at the first item of that system
+        for system in ("", *self.systems):
+            hours = self.hours_of(system)
+            try:
+                parse_hours(hours.service_hours or "")
+                parse_closing_days(hours.closing_days or "")
+            except ValueError as exc:
+                raise ValueError(f"service calendar of {system or 'every system'}: {exc}") from None
+        return self
+
+    def hours_of(self, system: str) -> SystemHours:
+        """The service calendar of target system `system`, its own entry over the defaults."""
+        own = self.systems.get(system.lower(), SystemHours())
+        return SystemHours(
+            service_hours=own.service_hours or self.service_hours,
+            closing_days=self.closing_days if own.closing_days is None else own.closing_days,
+            holiday_state=self.holiday_state if own.holiday_state is None else own.holiday_state,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -30,7 +30,7 @@ from bots.runtime.mail import Mailer
 from bots.runtime.migrate import upgrade
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
-from tests.conftest import free_port, unavailable
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -85,11 +85,8 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = Settings(data_dir=tmp_path_factory.mktemp("browser"), smtp_port=1)
-    if not Path(s.chromium_path).exists():
-        unavailable("Chromium")
-    return s
+def settings(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("browser"), smtp_port=1, chromium_path=chromium)
 
 
 @pytest.fixture(scope="module")
@@ -272,6 +269,7 @@ def test_killed_browser_is_relaunched(
 def test_close_shutdown_and_worker_signal_end_the_browsers(
     own: ProcessBrowser, shared: ProcessBrowser, settings: Settings
 ) -> None:
+    shutdown()  # no browser of another test module in this process: this test counts them all
     others = chromium_main_pids()
     own.browser()
     [pid] = chromium_main_pids() - others

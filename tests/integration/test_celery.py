@@ -43,7 +43,7 @@ class Broker:
     url: str | None  # None: the embedded filesystem broker under the data dir
 
 
-@pytest.fixture(params=["redis", "embedded"])
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "embedded"])
 def broker(request: pytest.FixtureRequest) -> Broker:
     if request.param == "embedded":
         return Broker("embedded", None)

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from collections.abc import Iterator
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from bots.runtime.clock import FixedClock
-from bots.runtime.settings import Settings
 from sandbox.postfach import DEPARTMENT, POSTFACH, department_address, postfach_address
 from sandbox.server import SandboxServer
+from tests.conftest import Sandbox
 
 # not valid PDF/PNG content, on purpose: the Postfach stores bytes, it must not touch them
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\r\n%%EOF\r\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))) * 17 + b"\x00\r\x0a."
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("postfach")))
-    clock = FixedClock(datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")))
-    with SandboxServer(settings, clock, customers=10) as server:
-        yield server
+@pytest.fixture
+def server(sandbox: Sandbox) -> SandboxServer:
+    return sandbox.server
 
 
 def certificate_mail(to: str, message_id: str | None = None) -> EmailMessage:
@@ -49,10 +41,10 @@ def send(server: SandboxServer, msg: EmailMessage) -> None:
         client.send_message(msg)
 
 
-def test_message_with_two_attachments_arrives_byte_identical(sandbox: SandboxServer) -> None:
-    send(sandbox, certificate_mail(postfach_address("K100001")))
+def test_message_with_two_attachments_arrives_byte_identical(server: SandboxServer) -> None:
+    send(server, certificate_mail(postfach_address("K100001")))
 
-    body = httpx.get(f"{sandbox.url}/admin/postfach/K100001").json()
+    body = httpx.get(f"{server.url}/admin/postfach/K100001").json()
     assert body["mailbox"] == "K100001"
     (message,) = body["messages"]
     assert message["subject"] == "Ihre Reiseversicherungsbescheinigung – Łódź & Kraków"
@@ -63,21 +55,21 @@ def test_message_with_two_attachments_arrives_byte_identical(sandbox: SandboxSer
     ]
     for original, meta in zip((PDF, PNG), message["attachments"], strict=True):
         assert meta["sha256"] == hashlib.sha256(original).hexdigest()
-        raw = httpx.get(f"{sandbox.url}/admin/postfach/K100001/{message['no']}/attachments/{meta['idx']}")
+        raw = httpx.get(f"{server.url}/admin/postfach/K100001/{message['no']}/attachments/{meta['idx']}")
         assert raw.status_code == 200
         assert raw.content == original
-        stored = sandbox.db.attachment(POSTFACH, "K100001", message["no"], meta["idx"])
+        stored = server.db.attachment(POSTFACH, "K100001", message["no"], meta["idx"])
         assert stored is not None and stored[2] == original
 
-    assert httpx.get(f"{sandbox.url}/admin/postfach/K100001/{message['no']}/attachments/9").status_code == 404
+    assert httpx.get(f"{server.url}/admin/postfach/K100001/{message['no']}/attachments/9").status_code == 404
 
 
-def test_message_is_shown_in_the_postfach_ui(sandbox: SandboxServer) -> None:
-    send(sandbox, certificate_mail(postfach_address("K100002")))
-    with httpx.Client(base_url=sandbox.url, timeout=10) as web:
+def test_message_is_shown_in_the_postfach_ui(server: SandboxServer) -> None:
+    send(server, certificate_mail(postfach_address("K100002")))
+    with httpx.Client(base_url=server.url, timeout=10) as web:
         web.post("/login", data={"username": "robot", "password": "robot-pw"})
         listing = web.get("/postfach/K100002").text
-        (no,) = [m.no for m in sandbox.db.messages(POSTFACH, "K100002")]
+        (no,) = [m.no for m in server.db.messages(POSTFACH, "K100002")]
         assert f'href="/postfach/K100002/{no}"' in listing
         view = web.get(f"/postfach/K100002/{no}").text
         assert "Bescheinigung_de.pdf" in view and "Beleg Größe.png" in view
@@ -86,31 +78,31 @@ def test_message_is_shown_in_the_postfach_ui(sandbox: SandboxServer) -> None:
         assert "attachment;" in download.headers["content-disposition"]
 
 
-def test_unknown_recipient_is_refused_with_550(sandbox: SandboxServer) -> None:
+def test_unknown_recipient_is_refused_with_550(server: SandboxServer) -> None:
     for address in (postfach_address("K999999"), "jemand@example.org", department_address("zahn")):
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            send(sandbox, certificate_mail(address))
+            send(server, certificate_mail(address))
         code, _text = refused.value.recipients[address]
         assert code == 550
-    assert sandbox.db.messages(POSTFACH, "K999999") == []
+    assert server.db.messages(POSTFACH, "K999999") == []
 
 
-def test_same_message_id_twice_is_stored_once(sandbox: SandboxServer) -> None:
+def test_same_message_id_twice_is_stored_once(server: SandboxServer) -> None:
     message_id = make_msgid(domain="portalbots.test")
-    send(sandbox, certificate_mail(postfach_address("K100003"), message_id))
-    send(sandbox, certificate_mail(postfach_address("K100003"), message_id))
-    send(sandbox, certificate_mail(postfach_address("K100003")))  # another Message-ID: a new message
+    send(server, certificate_mail(postfach_address("K100003"), message_id))
+    send(server, certificate_mail(postfach_address("K100003"), message_id))
+    send(server, certificate_mail(postfach_address("K100003")))  # another Message-ID: a new message
 
-    messages = sandbox.db.messages(POSTFACH, "K100003")
+    messages = server.db.messages(POSTFACH, "K100003")
     assert [m.message_id for m in messages].count(message_id) == 1
     assert len(messages) == 2
     assert next(m for m in messages if m.message_id == message_id).duplicates == 1
 
 
-def test_forwarded_claim_lands_in_the_department_mailbox(sandbox: SandboxServer) -> None:
-    send(sandbox, certificate_mail(department_address("Zusatz")))
-    body = httpx.get(f"{sandbox.url}/admin/mailboxes/zusatz").json()
+def test_forwarded_claim_lands_in_the_department_mailbox(server: SandboxServer) -> None:
+    send(server, certificate_mail(department_address("Zusatz")))
+    body = httpx.get(f"{server.url}/admin/mailboxes/zusatz").json()
     assert [len(m["attachments"]) for m in body["messages"]] == [2]
     no = body["messages"][0]["no"]
-    assert httpx.get(f"{sandbox.url}/admin/mailboxes/zusatz/{no}/attachments/0").content == PDF
-    assert sandbox.db.messages(DEPARTMENT, "voll") == []
+    assert httpx.get(f"{server.url}/admin/mailboxes/zusatz/{no}/attachments/0").content == PDF
+    assert server.db.messages(DEPARTMENT, "voll") == []

@@ -17,7 +17,7 @@ from bots.runtime.maintenance import tick
 from bots.runtime.middleware import LeaseKeeper
 from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
-from bots.runtime.settings import Settings
+from bots.runtime.settings import Settings, SystemHours
 from bots.runtime.states import CaseStatus, DeferReason, Status
 from bots.runtime.store import Store, Upload
 from tests.bots_for_tests import EchoBot, Recorder
@@ -180,6 +180,39 @@ def test_closed_window_defers_to_the_exact_next_opening(
     assert [i.id for i in store.release_due()] == [item.id]
     done = runner.run(item.id)
     assert done is not None and done.status == Status.DONE and done.attempts == 1
+
+
+def test_precheck_rejects_at_once_at_any_hour(store: Store, runner: Runner, clock: FixedClock) -> None:
+    """A request-only rule refuses on Saturday night without waiting for Monday's opening."""
+    clock.set(berlin(2026, 11, 28, 23, 0))
+    item = submit(store, "precheck_reject")
+    out = runner.run(item.id)
+    assert out is not None and out.status == Status.REJECTED and out.not_before is None
+    assert out.error is not None and out.error.code == "request_rule"
+    assert transitions(store, item.id) == [(None, "pending"), ("pending", "running"), ("running", "rejected")]
+
+
+def test_each_target_system_has_its_own_calendar(store: Store, settings: Settings, clock: FixedClock) -> None:
+    """A bot gated by two systems waits for the later opening; a system without its own hours keeps the default."""
+
+    class TwoSystems(EchoBot):
+        systems = ("policy_admin", "mail_gateway")
+
+    own = settings.model_copy(
+        update={"systems": {"mail_gateway": SystemHours(service_hours="mon-fri 09:00-17:00", closing_days="")}}
+    )
+    runner = Runner(store, Registry([TwoSystems()]), own, clock, middleware=[], rng=random.Random(1))
+    assert runner.calendar("policy_admin").is_open(berlin(2026, 11, 24, 8, 0))
+    assert not runner.calendar("mail_gateway").is_open(berlin(2026, 11, 24, 8, 0))
+    assert runner.calendar("mail_gateway").is_open(berlin(2026, 12, 24, 10, 0))  # no closing days of its own
+    assert not runner.calendar("policy_admin").is_open(berlin(2026, 12, 24, 10, 0))
+
+    clock.set(berlin(2026, 11, 24, 8, 0))  # policy administration open, mail gateway not yet
+    out = runner.run(submit(store).id)
+    assert out is not None and out.status == Status.DEFERRED
+    assert out.not_before == berlin(2026, 11, 24, 9, 0).astimezone(UTC)
+    assert transitions(store, out.id)[-1] == ("running", "deferred")
+    assert "mail_gateway" in store.events("item", out.id)[-1].reason
 
 
 def test_system_unavailable_defers_without_using_an_attempt(

@@ -4,47 +4,34 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
-from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
+from bots.runtime.browser import ProcessBrowser
 from bots.runtime.clock import FixedClock
-from bots.runtime.settings import Settings
 from sandbox.postfach import postfach_address
 from sandbox.server import SandboxServer
+from tests.conftest import SATURDAY_23, Sandbox
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "sandbox"
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, SandboxServer, FixedClock]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
+def page(
+    sandbox_module: Sandbox, process_browser: ProcessBrowser
+) -> Iterator[tuple[Page, SandboxServer, FixedClock]]:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    clock = FixedClock(datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN))
-    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("browser")))
-    with SandboxServer(settings, clock, customers=12) as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
-        yield context.new_page(), server, clock
-        context.close()
-        browser.close()
+    sandbox_module.reset()
+    # the session's browser: one Playwright driver per thread, as in a worker process
+    context = process_browser.browser().new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    yield context.new_page(), sandbox_module.server, sandbox_module.clock
+    context.close()
+    sandbox_module.reset()
 
 
 def test_main_pages_through_the_element_contract(page: tuple[Page, SandboxServer, FixedClock]) -> None:
@@ -91,7 +78,7 @@ def test_main_pages_through_the_element_contract(page: tuple[Page, SandboxServer
     assert p.locator("[data-field=attachment]").count() == 2
     p.screenshot(path=SHOTS / "postfach-message.png", full_page=True)
 
-    clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN))
+    clock.set(SATURDAY_23)
     response = p.goto(f"{server.url}/suche")
     assert response is not None and response.status == 503
     assert p.locator("#system-unavailable [data-field=next-opening]").get_attribute("data-value") == (

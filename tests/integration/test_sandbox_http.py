@@ -5,21 +5,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from bots.runtime.clock import FixedClock
-from bots.runtime.settings import Settings
 from sandbox.server import SandboxServer
+from sandbox.settings import SandboxSettings
+from tests.conftest import MONDAY_07, SATURDAY_23, TUESDAY_10, Sandbox
 
-BERLIN = ZoneInfo("Europe/Berlin")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)
-SATURDAY_23 = datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN)
-MONDAY_07 = datetime(2026, 11, 30, 7, 0, tzinfo=BERLIN)
 VALID_IBAN = "DE89370400440532013000"  # the well-known Commerzbank example IBAN
 
 
@@ -33,35 +29,26 @@ def rows(html: str, field: str) -> int:
     return len(re.findall(rf'data-field="{re.escape(field)}"[ >]', html))
 
 
-@pytest.fixture(scope="module")
-def clock() -> FixedClock:
-    return FixedClock(TUESDAY_10)
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory, clock: FixedClock) -> Iterator[SandboxServer]:
-    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("sandbox")))
-    with SandboxServer(settings, clock, customers=15) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(sandbox: SandboxServer, clock: FixedClock) -> Iterator[None]:
-    clock.set(TUESDAY_10)
-    sandbox.faults.reset()
-    yield
-    sandbox.faults.reset()
+@pytest.fixture
+def clock(sandbox: Sandbox) -> FixedClock:
+    """The sandbox's clock (this module moves it to stand outside service hours)."""
+    return sandbox.clock
 
 
 @pytest.fixture
-def anon(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
+def server(sandbox: Sandbox) -> SandboxServer:
+    return sandbox.server
+
+
+@pytest.fixture
+def anon(server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture
-def web(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
+def web(server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
         response = client.post("/login", data={"username": "robot", "password": "robot-pw"})
         assert response.status_code == 303
         yield client
@@ -117,9 +104,9 @@ def test_search_finds_customers_by_name_id_and_policy(
     assert f'id="search-count" data-value="{len(expected)}"' in page.text
 
 
-def test_search_by_surname_lists_everybody_of_that_name(web: httpx.Client, sandbox: SandboxServer) -> None:
+def test_search_by_surname_lists_everybody_of_that_name(web: httpx.Client, server: SandboxServer) -> None:
     page = web.get("/suche", params={"q": "öztürk"}).text
-    expected = [c.customer_id for c in sandbox.db.all_customers() if "Öztürk" in c.last_name]
+    expected = [c.customer_id for c in server.db.all_customers() if "Öztürk" in c.last_name]
     assert expected and values(page, "customer-id") == expected
 
 
@@ -130,23 +117,23 @@ def test_search_without_hits_says_so(web: httpx.Client) -> None:
 
 
 def test_customer_page_shows_person_address_intermediary_and_policies(
-    web: httpx.Client, sandbox: SandboxServer
+    web: httpx.Client, server: SandboxServer
 ) -> None:
     page = web.get("/kunden/K100002").text
-    customer = sandbox.db.customer("K100002")
+    customer = server.db.customer("K100002")
     assert customer is not None
     assert values(page, "first-name") == [customer.first_name]
     assert values(page, "last-name") == [customer.last_name]
     assert values(page, "birth-date") == [customer.birth_date.isoformat()]
     assert values(page, "street") == [customer.street]
     assert values(page, "intermediary") == ["true"]
-    assert values(page, "policy-number") == [p.policy_number for p in sandbox.db.policies_of("K100002")]
+    assert values(page, "policy-number") == [p.policy_number for p in server.db.policies_of("K100002")]
     assert values(web.get("/kunden/K100001").text, "intermediary") == ["false"]
     assert web.get("/kunden/K999999").status_code == 404
 
 
 def test_policy_page_shows_contract_data_and_every_insured_person(
-    web: httpx.Client, sandbox: SandboxServer
+    web: httpx.Client, server: SandboxServer
 ) -> None:
     page = web.get("/vertraege/ARK-4711-0001").text
     assert values(page, "policy-number") == ["ARK-4711-0001"]
@@ -157,7 +144,7 @@ def test_policy_page_shows_contract_data_and_every_insured_person(
     assert values(page, "max-trip-days") == ["42"]
     assert values(page, "status") == ["aktiv"]
     assert values(page, "holder-customer-id") == ["K100001"]
-    insured = sandbox.db.insured_persons("ARK-4711-0001")
+    insured = server.db.insured_persons("ARK-4711-0001")
     assert len(insured) == 4
     assert rows(page, "insured-person") == 4
     assert values(page, "first-name") == [p.first_name for p in insured]
@@ -171,9 +158,9 @@ def test_policy_page_shows_contract_data_and_every_insured_person(
     assert 'id="critical-process"' in kv
 
 
-def test_account_change_is_validated_and_stored(web: httpx.Client, sandbox: SandboxServer) -> None:
+def test_account_change_is_validated_and_stored(web: httpx.Client, server: SandboxServer) -> None:
     number = "KV-4712-0001"
-    before = sandbox.db.account(number, "debit")
+    before = server.db.account(number, "debit")
     assert before is not None
 
     bad = web.post(
@@ -182,8 +169,8 @@ def test_account_change_is_validated_and_stored(web: httpx.Client, sandbox: Sand
     assert bad.status_code == 422
     assert 'id="account-debit-error"' in bad.text
     assert "Prüfziffer" in bad.text
-    assert sandbox.db.account(number, "debit") == before
-    assert sandbox.db.account_changes(number) == []
+    assert server.db.account(number, "debit") == before
+    assert server.db.account_changes(number) == []
 
     empty_holder = web.post(f"/vertraege/{number}/konten/debit", data={"iban": VALID_IBAN, "holder": " "})
     assert empty_holder.status_code == 422
@@ -196,10 +183,10 @@ def test_account_change_is_validated_and_stored(web: httpx.Client, sandbox: Sand
     page = web.get(ok.headers["location"]).text
     assert 'id="account-debit-saved"' in page
     assert VALID_IBAN in values(page, "iban")
-    stored = sandbox.db.account(number, "debit")
+    stored = server.db.account(number, "debit")
     assert stored is not None
     assert (stored.iban, stored.bic, stored.holder) == (VALID_IBAN, "COBADEFFXXX", "Łucja Öztürk-Şahin")
-    assert sandbox.db.account(number, "credit") != stored  # only the debit account changed
+    assert server.db.account(number, "credit") != stored  # only the debit account changed
 
     changes = web.get("/admin/account-changes", params={"policy_number": number}).json()
     assert len(changes) == 1
@@ -216,7 +203,7 @@ def test_komposit_policy_has_no_credit_account_to_change(web: httpx.Client) -> N
     assert response.status_code == 422
 
 
-def test_operator_sets_and_clears_flags(web: httpx.Client, sandbox: SandboxServer) -> None:
+def test_operator_sets_and_clears_flags(web: httpx.Client, server: SandboxServer) -> None:
     number = "ARK-4711-0002"
     response = web.post(f"/vertraege/{number}/kennzeichen", data={"dunning_active": "1"})
     assert response.status_code == 303
@@ -231,7 +218,7 @@ def test_operator_sets_and_clears_flags(web: httpx.Client, sandbox: SandboxServe
 
     cleared = web.put(f"/admin/policies/{number}/flags", json={"dunning_active": False})
     assert cleared.json() == {"dunning_active": False, "cancellation_pending": False}
-    policy = sandbox.db.policy(number)
+    policy = server.db.policy(number)
     assert policy is not None and not policy.dunning_active
 
 
@@ -290,7 +277,7 @@ def test_latency_delays_pages(web: httpx.Client) -> None:
     assert time.monotonic() - started < 0.4
 
 
-def test_hanging_path_never_answers_until_released(web: httpx.Client, sandbox: SandboxServer) -> None:
+def test_hanging_path_never_answers_until_released(web: httpx.Client, server: SandboxServer) -> None:
     web.put("/admin/faults", json={"hang_paths": ["/vertraege/"]})
     with pytest.raises(httpx.ReadTimeout):
         web.get("/vertraege/ARK-4711-0001", timeout=0.5)
@@ -324,13 +311,13 @@ def test_admin_faults_api_validates_knobs(anon: httpx.Client) -> None:
     assert anon.post("/admin/faults/reset").json()["latency_ms"] == 0
 
 
-def test_admin_policy_json_matches_the_database(anon: httpx.Client, sandbox: SandboxServer) -> None:
+def test_admin_policy_json_matches_the_database(anon: httpx.Client, server: SandboxServer) -> None:
     body = anon.get("/admin/policies/ARK-4711-0001").json()
     assert body["policy"]["policy_number"] == "ARK-4711-0001"
     assert body["policy"]["customer_id"] == "K100001"
     assert body["policy"]["max_trip_days"] == 42
     assert [p["first_name"] for p in body["insured_persons"]] == [
-        p.first_name for p in sandbox.db.insured_persons("ARK-4711-0001")
+        p.first_name for p in server.db.insured_persons("ARK-4711-0001")
     ]
     assert {a["role"] for a in body["accounts"]} == {"debit", "credit"}
     assert body["flags"] == {"dunning_active": False, "cancellation_pending": False}
@@ -341,7 +328,7 @@ def test_admin_policy_json_matches_the_database(anon: httpx.Client, sandbox: San
 
 
 def test_admin_seed_replaces_the_data(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = SandboxSettings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
     with SandboxServer(settings, FixedClock(TUESDAY_10), customers=2) as server:
         summary = httpx.post(f"{server.url}/admin/seed", json={"customers": 4}).json()
         assert summary["customer_count"] == 4

@@ -11,8 +11,7 @@ import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from PIL import Image as PILImage
@@ -21,30 +20,27 @@ from reportlab.pdfbase.ttfonts import TTFontFile
 from reportlab.pdfgen.canvas import Canvas
 
 from bots.ark_certificate.certificate import (
-    FONT,
     CertificateData,
     IssuedCertificate,
     UnprintableName,
     certificate_number,
-    default_insurer,
-    insurer_from_settings,
     issue_certificates,
-    missing_glyphs,
-    register_fonts,
     render_certificate,
 )
-from bots.ark_certificate.facts import InsuredPerson, PolicyFacts
 from bots.ark_certificate.request import ArkRequest
-from bots.runtime.settings import Settings
+from bots.insurer.facts import InsuredPerson, Policy
+from bots.insurer.letterhead import (
+    FONT,
+    default_insurer,
+    insurer_from_settings,
+    missing_glyphs,
+    register_fonts,
+)
+from bots.insurer.settings import InsurerSettings
+from tests.conftest import FAMILY, make_ark_request, make_policy
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "ark"
 ISSUED = date(2027, 2, 20)
-FAMILY = (
-    InsuredPerson("Łucja", "Öztürk-Şahin", date(1985, 5, 17)),
-    InsuredPerson("Mehmet Emre", "Öztürk-Şahin", date(1983, 11, 2)),
-    InsuredPerson("Zoë", "Öztürk-Şahin", date(2014, 2, 28)),
-    InsuredPerson("Ádám Ferenc", "Őrsi-Nagy", date(2017, 9, 9)),
-)
 # (country, first travel day, a birth date, minimum cover) as each language writes them
 LOCALISED = {
     "de": ("Thailand", "3. März 2027", "17.05.1985", "30.000 €"),
@@ -62,30 +58,11 @@ SCHENGEN = {"de": "Visakodex", "en": "Visa Code", "es": "Código de visados", "f
 
 
 def make_request(**changes: Any) -> ArkRequest:
-    values: dict[str, Any] = {
-        "customer_id": "K-100",
-        "policy_number": "ARK-4711-0815",
-        "travel_start": date(2027, 3, 3),
-        "travel_end": date(2027, 4, 13),
-        "country": "TH",
-        "languages": ["de", "en", "es", "fr"],
-    }
-    values.update(changes)
-    return ArkRequest(**values)
+    return make_ark_request(**{"travel_end": date(2027, 4, 13), **changes})
 
 
-def make_facts(**changes: Any) -> PolicyFacts:
-    facts = PolicyFacts(
-        policy_number="ARK-4711-0815",
-        holder_customer_id="K-100",
-        line="ARK",
-        status="aktiv",
-        start_date=date(2020, 1, 1),
-        end_date=None,
-        tariff_name="ARK-Jahr Familie 42",
-        insured_persons=FAMILY,
-    )
-    return dataclasses.replace(facts, **changes)
+def make_facts(**changes: Any) -> Policy:
+    return make_policy(**changes)
 
 
 @pytest.fixture(scope="module")
@@ -229,21 +206,17 @@ def test_a_name_the_font_cannot_draw_is_an_error_not_a_gap() -> None:
 
 
 def test_a_deductible_or_low_cover_prints_no_schengen_statement() -> None:
-    request = make_request(languages=["en"])
-    for facts in (make_facts(deductible_eur=Decimal(150)), make_facts(minimum_cover_eur=Decimal(25000))):
-        data = CertificateData.build(request, facts, "en", ISSUED)
+    plain = CertificateData.build(make_request(languages=["en"]), make_facts(), "en", ISSUED)
+    for data in (
+        dataclasses.replace(plain, deductible_eur=Decimal(150)),
+        dataclasses.replace(plain, minimum_cover_eur=Decimal(25000)),
+    ):
         assert not data.meets_schengen_requirements
         text = text_of(render_certificate(data, "en", default_insurer()))
         assert "Visa Code" not in text
-        assert f"at least €{facts.minimum_cover_eur:,}" in text
-    text = text_of(
-        render_certificate(
-            CertificateData.build(request, make_facts(deductible_eur=Decimal("150.50")), "en", ISSUED),
-            "en",
-            default_insurer(),
-        )
-    )
-    assert "€150.50" in text
+        assert f"at least €{data.minimum_cover_eur:,}" in text
+    odd = dataclasses.replace(plain, deductible_eur=Decimal("150.50"))
+    assert "€150.50" in text_of(render_certificate(odd, "en", default_insurer()))
 
 
 def test_many_insured_persons_flow_onto_a_second_page() -> None:
@@ -284,12 +257,13 @@ def test_unsupported_language_is_an_error() -> None:
 def test_insurer_from_settings_with_a_logo(tmp_path: Path) -> None:
     logo = tmp_path / "logo.png"
     PILImage.new("RGB", (240, 80), (11, 85, 99)).save(logo)
-    configured = SimpleNamespace(
+    configured = InsurerSettings(
         insurer_name="Muster Reiseschutz VVaG",
         insurer_emergency_phone="+49 89 0000 1111",
         insurer_logo_path=logo,
+        _env_file=None,  # type: ignore[call-arg]
     )
-    insurer = insurer_from_settings(cast(Settings, configured))
+    insurer = insurer_from_settings(configured)
     assert insurer.name == "Muster Reiseschutz VVaG"
     assert insurer.street == default_insurer().street
     assert insurer.logo_png == logo.read_bytes()
@@ -302,7 +276,7 @@ def test_insurer_from_settings_with_a_logo(tmp_path: Path) -> None:
 
 
 def test_insurer_defaults_with_plain_settings() -> None:
-    assert insurer_from_settings(Settings()) == default_insurer()
+    assert insurer_from_settings(InsurerSettings(_env_file=None)) == default_insurer()  # type: ignore[call-arg]
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")

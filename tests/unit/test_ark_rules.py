@@ -2,49 +2,38 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from bots.ark_certificate.facts import DEFAULT_MAX_TRIP_DAYS, InsuredPerson, PolicyFacts
 from bots.ark_certificate.request import ArkRequest
-from bots.ark_certificate.rules import DEFAULT_MAX_PAST_DAYS, check, check_policy, check_request
+from bots.ark_certificate.rules import (
+    DEFAULT_MAX_PAST_DAYS,
+    DEFAULT_MAX_TRIP_DAYS,
+    check,
+    check_policy,
+    check_request,
+    max_trip_days,
+)
+from bots.insurer.facts import InsuredPerson, Policy, Tariff
 from bots.runtime.errors import Reject
+from tests.conftest import make_ark_request, make_policy
 
 TODAY = date(2027, 2, 20)
 
 
 def make_request(**changes: Any) -> ArkRequest:
-    values: dict[str, Any] = {
-        "customer_id": "K-100",
-        "policy_number": "ARK-4711",
-        "travel_start": date(2027, 3, 3),
-        "travel_end": date(2027, 3, 24),
-        "country": "TH",
-        "languages": ["de", "en"],
-    }
-    values.update(changes)
-    return ArkRequest(**values)
+    return make_ark_request(**{"languages": ["de", "en"], **changes})
 
 
-def make_facts(**changes: Any) -> PolicyFacts:
-    facts = PolicyFacts(
-        policy_number="ARK-4711",
-        holder_customer_id="K-100",
-        line="ARK",
-        status="aktiv",
-        start_date=date(2020, 1, 1),
-        end_date=None,
-        tariff_name="ARK-Jahr 42",
-        insured_persons=(InsuredPerson("Anna", "Schmidt", date(1980, 4, 1)),),
-    )
-    return dataclasses.replace(facts, **changes)
+def make_facts(**changes: Any) -> Policy:
+    single = (InsuredPerson("Anna", "Schmidt", date(1980, 4, 1)),)
+    return make_policy(**{"tariff": Tariff("ARK-Jahr 42"), "insured_persons": single, **changes})
 
 
-def reject_of(request: ArkRequest, facts: PolicyFacts | None, **kw: Any) -> Reject:
+def reject_of(request: ArkRequest, facts: Policy | None, **kw: Any) -> Reject:
     with pytest.raises(Reject) as info:
         check(request, facts, TODAY, **kw)
     message = info.value.customer_message
@@ -60,11 +49,11 @@ def test_a_good_request_passes() -> None:
 
 
 def test_the_tariffs_maximum_is_42_days_unless_stated() -> None:
-    assert make_facts().max_trip_days == DEFAULT_MAX_TRIP_DAYS == 42
+    assert max_trip_days(make_facts()) == DEFAULT_MAX_TRIP_DAYS == 42
 
 
 @pytest.mark.parametrize("facts", [None, make_facts(holder_customer_id="K-999")], ids=["missing", "foreign"])
-def test_a_policy_that_is_not_the_customers_is_refused_alike(facts: PolicyFacts | None) -> None:
+def test_a_policy_that_is_not_the_customers_is_refused_alike(facts: Policy | None) -> None:
     reject = reject_of(make_request(), facts)
     assert reject.code == "not_customers_policy"
     assert "ARK-4711" in reject.customer_message
@@ -111,7 +100,7 @@ def test_trip_longer_than_the_tariff_allows() -> None:
 def test_the_trip_limit_is_the_tariffs() -> None:
     start = date(2027, 3, 1)
     long_trip = make_request(travel_start=start, travel_end=start + timedelta(days=55))
-    check(long_trip, make_facts(tariff_name="ARK-Jahr Plus 56", max_trip_days=56), TODAY)
+    check(long_trip, make_facts(tariff=Tariff("ARK-Jahr Plus 56", 56)), TODAY)
     with pytest.raises(Reject, match="trip_too_long"):
         check(long_trip, make_facts(), TODAY)
 

@@ -1,0 +1,30 @@
+"""The login screen."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, Response
+
+
+class LoginPage:
+    FORM = "#login-form"
+    USERNAME = "#username"
+    PASSWORD = "#password"
+    SUBMIT = "#login-submit"
+    ERROR = "#login-error"
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def is_shown(self) -> bool:
+        return self.page.locator(self.FORM).count() > 0
+
+    def log_in(self, user: str, password: str) -> Response | None:
+        """Fill and send the form; the system sends the robot on to the page it asked for."""
+        self.page.fill(self.USERNAME, user)
+        self.page.fill(self.PASSWORD, password)
+        with self.page.expect_navigation() as navigation:
+            self.page.click(self.SUBMIT)
+        return navigation.value
+
+    def refused(self) -> bool:
+        return self.page.locator(self.ERROR).count() > 0

@@ -1,0 +1,76 @@
+"""The policy administration as the robot user sees it: log in on demand, land on the asked page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from playwright.sync_api import Page
+
+from bots.insurer.facts import Customer, Policy
+from bots.insurer.pages.customer import CustomerPage
+from bots.insurer.pages.login import LoginPage
+from bots.insurer.pages.policy import PolicyPage
+from bots.runtime.errors import SystemUnavailable
+
+if TYPE_CHECKING:
+    from bots.insurer.settings import InsurerSettings
+    from bots.runtime.context import Context
+
+SYSTEM = "policy_admin"
+
+
+class PolicyAdmin:
+    """Opens the screens of the policy administration; a closed system raises SystemUnavailable."""
+
+    CLOSED = "body#system-unavailable"
+    NEXT_OPENING = "[data-field=next-opening]"
+    ERROR = "body#system-error"
+
+    def __init__(self, page: Page, user: str, password: str) -> None:
+        self.page = page
+        self.user = user
+        self.password = password
+
+    def policy(self, policy_number: str) -> Policy | None:
+        """The policy with its tariff, insured persons, accounts and flags; None when there is no such policy."""
+        if not self._open(f"/vertraege/{quote(policy_number, safe='')}"):
+            return None
+        return PolicyPage(self.page).read()
+
+    def customer(self, customer_id: str) -> Customer | None:
+        """The customer with the list of their policies; None when there is no such customer."""
+        if not self._open(f"/kunden/{quote(customer_id, safe='')}"):
+            return None
+        return CustomerPage(self.page).read()
+
+    def _open(self, path: str) -> bool:
+        """Go to `path`, logging in when the system asks; False when it answers 404."""
+        response = self.page.goto(path)
+        self._check_available()
+        login = LoginPage(self.page)
+        if login.is_shown():
+            response = login.log_in(self.user, self.password)
+            self._check_available()
+            if login.refused():
+                raise PermissionError(f"the policy administration refused the login of {self.user!r}")
+        return response is None or response.status != 404
+
+    def _check_available(self) -> None:
+        if self.page.locator(self.CLOSED).count():
+            opening = self.page.locator(self.NEXT_OPENING)
+            value = opening.get_attribute("data-value") if opening.count() else None
+            until = datetime.fromisoformat(value) if value else None
+            raise SystemUnavailable(SYSTEM, "die Bestandsführung ist außerhalb ihrer Servicezeit", until)
+        if self.page.locator(self.ERROR).count():
+            raise RuntimeError(f"the policy administration answered with an error page at {self.page.url}")
+
+
+@contextmanager
+def open_policy_admin(ctx: Context, settings: InsurerSettings) -> Iterator[PolicyAdmin]:
+    """The policy administration on a fresh page of the item's browser session."""
+    with ctx.browser(base_url=settings.policy_admin_url) as page:
+        yield PolicyAdmin(page, settings.robot_user, settings.robot_password.get_secret_value())

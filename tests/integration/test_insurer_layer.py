@@ -1,0 +1,199 @@
+"""A bot built on the runtime and the insurer layer alone (no other bot's code): it reads a policy and its
+holder through the shared page objects and sends the customer a letter into the Postfach, exactly once."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+from pypdf import PdfReader
+from reportlab.platypus import Paragraph
+
+from bots.insurer.facts import Account, Customer, Policy
+from bots.insurer.letterhead import (
+    DocumentInfo,
+    house_styles,
+    insurer_from_settings,
+    label_table,
+    letterhead,
+    render_document,
+)
+from bots.insurer.pages import SYSTEM, PolicyAdmin, open_policy_admin
+from bots.insurer.postfach import Attachment, Postfach, message_id
+from bots.insurer.settings import InsurerSettings
+from bots.runtime.bot import Bot, Registry
+from bots.runtime.browser import ProcessBrowser
+from bots.runtime.context import Context
+from bots.runtime.mail import Mailer
+from bots.runtime.models import WorkItem
+from bots.runtime.runner import Runner
+from bots.runtime.states import DeferReason, Status
+from bots.runtime.store import Store
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.browser
+
+
+class LetterRequest(BaseModel):
+    customer_id: str
+    policy_number: str
+
+
+class PolicyLetterBot(Bot):
+    """Writes a customer a one-page letter about one of their policies."""
+
+    queue = "policy_letter"
+    route = "policy-letters"
+    title = "Vertragsauskunft (Test)"
+    request_model = LetterRequest
+    systems = (SYSTEM,)
+
+    def __init__(self, settings: InsurerSettings) -> None:
+        self.settings = settings
+        self.postfach = Postfach(settings)
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        request = LetterRequest.model_validate(item.payload)
+        with open_policy_admin(ctx, self.settings) as admin:
+            policy = admin.policy(request.policy_number)
+            holder = admin.customer(request.customer_id)
+        assert policy is not None and holder is not None
+        insurer = insurer_from_settings(self.settings)
+        story = [
+            letterhead(insurer, "Telefon"),
+            Paragraph(f"Ihr Vertrag {policy.policy_number}", house_styles()["title"]),
+            label_table([("Tarif", policy.tariff.name), ("Versicherungsnehmer", holder.full_name)]),
+        ]
+        info = DocumentInfo(
+            f"Vertragsauskunft {policy.policy_number}", "Vertragsauskunft", "de-DE", insurer.name
+        )
+        pdf = render_document(story, insurer, info, lambda page: (f"Seite {page}",))
+        delivery = self.postfach.deliver(
+            ctx,
+            request.customer_id,
+            f"Ihre Vertragsauskunft {policy.policy_number}",
+            "Guten Tag,\n\nanbei die Auskunft zu Ihrem Vertrag.\n",
+            [Attachment("Vertragsauskunft.pdf", pdf)],
+        )
+        return {**delivery, "insured": [p.full_name for p in policy.insured_persons]}
+
+
+@dataclass
+class Rig:
+    runner: Runner
+    store: Store
+    sandbox: Sandbox
+
+    def run(self, customer: str, policy: str) -> WorkItem:
+        item, _ = self.store.submit("policy_letter", {"customer_id": customer, "policy_number": policy})
+        out = self.runner.run(item.id)
+        assert out is not None
+        return out
+
+
+@pytest.fixture
+def rig(sandbox: Sandbox, process_browser: ProcessBrowser, db_url: str, tmp_path: Path) -> Iterator[Rig]:
+    store = Store(db_url, sandbox.clock)
+    bot = PolicyLetterBot(sandbox.insurer_settings())
+    runner = Runner(
+        store,
+        Registry([bot]),
+        sandbox.runtime_settings(tmp_path),
+        sandbox.clock,
+        resources={"browser": process_browser},
+    )
+    yield Rig(runner, store, sandbox)
+    store.dispose()
+
+
+def test_a_letter_reaches_the_postfach_once_even_after_a_crash(rig: Rig) -> None:
+    class CrashAfterSend(Mailer):
+        """The worker dies right after the SMTP server took the message, before the checkpoint."""
+
+        crashed = False
+
+        def send(self, msg: EmailMessage) -> str:
+            sent = super().send(msg)
+            if not CrashAfterSend.crashed:
+                CrashAfterSend.crashed = True
+                raise ConnectionResetError("lost after sending")
+            return sent
+
+    server = rig.sandbox.server
+    rig.runner.mailer = CrashAfterSend(server.smtp_host, server.smtp_port, "bot@portalbots.test")
+    before = len(rig.sandbox.postfach("K100001"))
+    first = rig.run("K100001", "ARK-4711-0001")
+    assert first.status == Status.DEFERRED and first.defer_reason == DeferReason.RETRY_BACKOFF
+    rig.sandbox.clock.advance(first.not_before - rig.sandbox.clock.now())  # type: ignore[operator]
+    rig.store.release_due()
+    done = rig.runner.run(first.id)
+    assert done is not None and done.status == Status.DONE, done
+    assert done.result is not None and done.result["insured"][0] == "Łucja Öztürk-Şahin"
+
+    messages = rig.sandbox.postfach("K100001")
+    assert len(messages) == before + 1 and messages[-1]["duplicates"] == 1
+    assert messages[-1]["message_id"] == message_id("policy_letter", first.reference)
+    url = f"{rig.sandbox.url}/admin/postfach/K100001/{messages[-1]['no']}/attachments/0"
+    text = PdfReader(io.BytesIO(httpx.get(url).content)).pages[0].extract_text()
+    assert "ARK-4711-0001" in text and "Łucja Öztürk-Şahin" in text and "Beispiel Krankenversicherung" in text
+
+    # run once more (a duplicate broker message after the end): nothing is sent again
+    assert rig.runner.run(first.id) is None
+    assert len(rig.sandbox.postfach("K100001")) == before + 1
+
+
+@pytest.fixture
+def admin(sandbox: Sandbox, process_browser: ProcessBrowser, tmp_path: Path) -> Iterator[PolicyAdmin]:
+    settings = sandbox.insurer_settings()
+    context = process_browser.browser().new_context(base_url=settings.policy_admin_url)
+    context.set_default_timeout(3000)
+    yield PolicyAdmin(context.new_page(), settings.robot_user, settings.robot_password.get_secret_value())
+    context.close()
+
+
+def test_the_page_objects_read_what_every_bot_needs(admin: PolicyAdmin) -> None:
+    policy = admin.policy("KV-4712-0002")
+    assert isinstance(policy, Policy)
+    assert (policy.line, policy.business_unit, policy.health_department) == ("KV", "Kranken", "Zusatz")
+    assert policy.critical.dunning_active and policy.critical.running == ("dunning_active",)
+    assert isinstance(policy.accounts["debit"], Account) and policy.accounts["debit"].iban.startswith("DE")
+
+    komposit = admin.policy("KO-4714-0001")
+    assert komposit is not None and komposit.accounts["credit"] is None and komposit.insured_persons == ()
+
+    customer = admin.customer("K100002")
+    assert isinstance(customer, Customer) and customer.is_intermediary
+    assert customer.full_name == "Zoltán Kovács-Nagyő" and customer.country == "DE"
+    assert [p.policy_number for p in customer.policies] == ["ARK-4711-0002", "KO-4714-0001"]
+    assert customer.birth_date < date(2010, 1, 1)
+
+    assert admin.policy("ARK-0000-0000") is None and admin.customer("K999999") is None
+
+
+def test_a_changed_layout_names_the_missing_element(admin: PolicyAdmin, sandbox: Sandbox) -> None:
+    from bots.insurer.pages import LayoutChanged
+
+    admin.policy("ARK-4711-0001")  # logged in
+    sandbox.set_faults(alt_layout=True)
+    with pytest.raises(LayoutChanged, match="#policy-data"):
+        admin.policy("ARK-4711-0001")
+    with pytest.raises(LayoutChanged, match="#customer-data"):
+        admin.customer("K100001")
+
+
+def test_a_closed_system_says_when_it_opens(admin: PolicyAdmin, sandbox: Sandbox) -> None:
+    from bots.runtime.errors import SystemUnavailable
+    from tests.conftest import MONDAY_07, SATURDAY_23
+
+    sandbox.clock.set(SATURDAY_23)
+    with pytest.raises(SystemUnavailable) as info:
+        admin.policy("ARK-4711-0001")
+    assert info.value.system == SYSTEM and info.value.until == MONDAY_07
