@@ -50,6 +50,10 @@ class Bot(ABC):
             raise ConfigurationError(f"bot {cls.__name__}: request_model must be a pydantic model")
         if cls.form_model is not None and not issubclass(cls.form_model, BaseModel):
             raise ConfigurationError(f"bot {cls.__name__}: form_model must be a pydantic model")
+        if cls.multipart and cls.payload_from_form is Bot.payload_from_form:
+            raise ConfigurationError(
+                f"bot {cls.__name__} takes multipart requests: it must define payload_from_form"
+            )
         if cls.max_attempts < 1:
             raise ConfigurationError(f"bot {cls.__name__}: max_attempts must be at least 1")
 
@@ -62,7 +66,7 @@ class Bot(ABC):
         """Multipart bots: the JSON payload the request model validates, from the form's text fields (each
         name with all its values, in order) and its files. The files themselves are stored as artifacts
         (kind "upload") of the item, in the same transaction as the item."""
-        raise NotImplementedError(f"bot {type(self).__name__} takes multipart requests but reads no form")
+        raise NotImplementedError(f"bot {type(self).__name__} takes no multipart requests")
 
     @abstractmethod
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:

@@ -56,18 +56,18 @@ class ApiError(Exception):
 _LOCATIONS = ("body", "path", "query", "header", "cookie")
 
 
-def field_name(loc: Sequence[str | int]) -> str:
-    """`languages.0` for ("body", "languages", 0): the field as the client named it, without FastAPI's
-    location prefix; `body` for an error of the whole body."""
+def field_name(loc: Sequence[str | int], *, located: bool = False) -> str:
+    """The field as the client named it, e.g. `languages.0`; `body` for an error of the whole body.
+    `located`: the first part is FastAPI's location ("body", "path", …), which the client never wrote."""
     parts = list(loc)
-    if parts and parts[0] in _LOCATIONS and len(parts) > 1:
+    if located and parts and parts[0] in _LOCATIONS and len(parts) > 1:
         parts = parts[1:]
     return ".".join(str(p) for p in parts) or "body"
 
 
-def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """`ErrorBody.fields` from pydantic's or FastAPI's validation errors."""
-    return [{"field": field_name(e["loc"]), "message": str(e["msg"])} for e in errors]
+def field_errors(errors: Iterable[Mapping[str, Any]], *, located: bool = False) -> list[dict[str, str]]:
+    """`ErrorBody.fields` from pydantic's validation errors (`located`: FastAPI's, which lead with where)."""
+    return [{"field": field_name(e["loc"], located=located), "message": str(e["msg"])} for e in errors]
 
 
 def _is_key_error(error: Mapping[str, Any]) -> bool:
@@ -83,6 +83,14 @@ _BODY_SHAPE_ERRORS = frozenset(
 def _is_body_shape(error: Mapping[str, Any]) -> bool:
     loc = tuple(error["loc"])
     return error["type"] == "json_invalid" or (loc == ("body",) and error["type"] in _BODY_SHAPE_ERRORS)
+
+
+def _status_code_name(status: int) -> str:
+    """`method_not_allowed` for 405: the `error` of an HTTP error FastAPI or Starlette raise."""
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return f"http_{status}"
 
 
 class Accepted(BaseModel):
@@ -230,7 +238,9 @@ def create_intake_app(
                 400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)"
             )
         else:
-            error = ApiError(422, "invalid_request", "the request has invalid fields", field_errors(errors))
+            error = ApiError(
+                422, "invalid_request", "the request has invalid fields", field_errors(errors, located=True)
+            )
         return await _api_error(request, error)
 
     @app.exception_handler(StarletteHTTPException)
@@ -240,7 +250,7 @@ def create_intake_app(
         if exc.status_code == 400 and "multipart/form-data" in request.headers.get("content-type", ""):
             code = "invalid_form"
         else:
-            code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+            code = _status_code_name(exc.status_code)
         return JSONResponse(
             {"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
         )

@@ -145,6 +145,13 @@ def test_a_bad_item_id_answers_in_the_error_format(client: httpx.Client, path: s
     assert [f["field"] for f in r.json()["fields"]] == ["item_id"]
 
 
+def test_other_http_errors_answer_in_the_error_format(client: httpx.Client) -> None:
+    missing = client.get("/v1/nothing-here", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong_method = client.delete("/v1/items/1", headers=AUTH)
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
+
+
 def test_same_key_returns_the_first_item(client: httpx.Client, store: Store, recorder: Recorder) -> None:
     headers = {**AUTH, "Idempotency-Key": "portal-4711"}
     first = client.post("/v1/echoes", json={"customer_id": "K1"}, headers=headers)

@@ -197,3 +197,21 @@ def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return schema
+
+
+def test_a_multipart_bot_must_read_its_form() -> None:
+    from bots.runtime.bot import Bot
+    from bots.runtime.errors import ConfigurationError
+    from tests.bots_for_tests import UploadRequest
+
+    with pytest.raises(ConfigurationError, match="payload_from_form"):
+
+        class Formless(Bot):
+            queue = "formless"
+            route = "formless"
+            title = "no form"
+            request_model = UploadRequest
+            multipart = True
+
+            def process(self, item: Any, ctx: Any) -> dict[str, Any]:
+                return {}
