@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bots.runtime.bot import Registry
@@ -23,12 +24,6 @@ from bots.runtime.store import Store
 
 out = Console()
 err = Console(stderr=True)
-
-
-def mask_ibans(value: Any) -> Any:
-    from bots.runtime.privacy import mask_ibans as _mask
-
-    return _mask(value)
 
 
 def open_store(settings: Settings) -> Store:
@@ -155,126 +150,88 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_items(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.runtime.item_view import load_operator_detail, operator_row
+
     store = open_store(settings)
     if args.action == "show":
         try:
-            item = store.get(args.id)
+            data = load_operator_detail(store, args.id)
         except NotFound as exc:
             err.print(f"[red]{exc}[/red]")
             return 1
-        arts = store.artifacts(item.id)
-        events = store.events("item", item.id)
-        data = {
-            "id": item.id,
-            "queue": item.queue,
-            "status": item.status.value,
-            "reference": item.reference,
-            "customer_id": item.customer_id,
-            "attempts": item.attempts,
-            "max_attempts": item.max_attempts,
-            "defer_reason": item.defer_reason.value if item.defer_reason else None,
-            "not_before": item.not_before.isoformat() if item.not_before else None,
-            "due_at": item.due_at.isoformat() if item.due_at else None,
-            "payload": mask_ibans(item.payload),
-            "result": mask_ibans(item.result),
-            "error": None
-            if item.error is None
-            else {
-                "kind": item.error.kind,
-                "code": item.error.code,
-                "message": item.error.message,
-                "traceback": item.error.traceback,
-            },
-            "artifacts": [
-                {
-                    "id": a.id,
-                    "filename": a.filename,
-                    "media_type": a.media_type,
-                    "kind": a.kind,
-                    "size": a.size,
-                    "sha256": a.sha256,
-                }
-                for a in arts
-            ],
-            "events": [
-                {
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "from": e.from_state,
-                    "to": e.to_state,
-                    "reason": e.reason,
-                }
-                for e in events
-            ],
-        }
         if args.json:
             print(json.dumps(data, indent=2, ensure_ascii=False))
             return 0
-        for key in (
-            "id",
-            "queue",
-            "status",
-            "reference",
-            "customer_id",
-            "attempts",
-            "defer_reason",
-            "not_before",
-            "due_at",
-        ):
-            out.print(f"[bold]{key}[/bold]: {data[key]}")
-        out.print_json(data=data["payload"])
-        if data["result"]:
-            out.print_json(data=data["result"])
-        if data["error"]:
-            out.print(
-                f"[red]{data['error']['kind']} {data['error']['code']}: {data['error']['message']}[/red]"
-            )
-            if data["error"]["traceback"]:
-                out.print(data["error"]["traceback"], markup=False, highlight=False)
-        table = Table("artifact", "file", "type", "size")
-        for a in data["artifacts"]:
-            table.add_row(str(a["id"]), a["filename"], a["media_type"], str(a["size"]))
-        if data["artifacts"]:
-            out.print(table)
-        history = Table("at", "actor", "from", "to", "reason", title="events")
-        for e in data["events"]:
-            history.add_row(e["at"], e["actor"], e["from"] or "", e["to"] or "", e["reason"])
-        out.print(history)
+        print_item(data)
         return 0
     statuses = [Status(s) for s in args.status.split(",")] if args.status else []
     items = store.list_items(queue=args.queue, statuses=statuses, customer_id=args.customer, limit=args.limit)
+    rows = [operator_row(i) for i in items]
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": i.id,
-                        "queue": i.queue,
-                        "status": i.status.value,
-                        "reference": i.reference,
-                        "customer_id": i.customer_id,
-                        "attempts": i.attempts,
-                        "updated_at": i.updated_at.isoformat(),
-                    }
-                    for i in items
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps(rows, indent=2))
         return 0
     table = Table("id", "queue", "status", "customer", "attempts", "updated", "reference")
-    for i in items:
+    for row in rows:
         table.add_row(
-            str(i.id),
-            i.queue,
-            i.status.value,
-            i.customer_id or "",
-            str(i.attempts),
-            i.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
-            i.reference,
+            str(row["id"]),
+            row["queue"],
+            row["status"],
+            escape(row["customer_id"] or ""),
+            str(row["attempts"]),
+            _when(row["updated_at"]),
+            escape(row["reference"]),
         )
     out.print(table)
     return 0
+
+
+def _when(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else ""
+
+
+def print_item(data: dict[str, Any]) -> None:
+    """An item's operator view (item_view.operator_detail) as text for the terminal."""
+    for key in (
+        "id",
+        "queue",
+        "status",
+        "reference",
+        "customer_id",
+        "attempts",
+        "defer_reason",
+        "not_before",
+        "due_at",
+    ):
+        out.print(f"[bold]{key}[/bold]: {escape(str(data[key]))}")
+    out.print_json(data=data["payload"])
+    if data["result"]:
+        out.print_json(data=data["result"])
+    if data["error"]:
+        error = data["error"]
+        out.print(f"{error['kind']} {error['code']}: {error['message']}", style="red", markup=False)
+        if error["traceback"]:
+            out.print(error["traceback"], markup=False, highlight=False)
+    if data["artifacts"]:
+        table = Table("artifact", "file", "type", "kind", "size")
+        for a in data["artifacts"]:
+            table.add_row(str(a["id"]), escape(a["filename"]), a["media_type"], a["kind"], str(a["size"]))
+        out.print(table)
+    history = Table("at", "actor", "from", "to", "reason", title="events")
+    for e in data["events"]:
+        history.add_row(e["at"], escape(e["actor"]), e["from"] or "", e["to"] or "", escape(e["reason"]))
+    out.print(history)
+    for case in data["cases"]:
+        out.print(
+            f"[bold]case {case['id']}[/bold] "
+            + escape(f"({case['status']}) {case['unit']} {case['reason_code']}: {case['note']}"),
+            highlight=False,
+        )
+        if case["resolution"]:
+            out.print(f"  resolution: {case['resolution']}", markup=False, highlight=False)
+        for note in case["notes"]:
+            out.print(
+                f"  {_when(note['at'])} {note['author']}: {note['text']}", markup=False, highlight=False
+            )
 
 
 def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:

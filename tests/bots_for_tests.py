@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bots.runtime.bot import Bot
 from bots.runtime.context import Context
 from bots.runtime.errors import HandOff, Reject, SystemUnavailable
 from bots.runtime.models import WorkItem
+from bots.runtime.store import Upload
 
 
 class EchoRequest(BaseModel):
-    customer_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1, examples=["K100001"])
     action: Literal["ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
@@ -76,6 +78,52 @@ class NoopBot(Bot):
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         return {}
+
+
+class UploadForm(BaseModel):
+    """The form a customer sends documents with."""
+
+    customer_id: str = Field(min_length=1, max_length=64, examples=["K100001"])
+    policy_numbers: list[str] = Field(min_length=1, examples=[["ARK-4711-0001"]])
+    message: str = Field("", max_length=2000)
+
+
+class UploadedFile(BaseModel):
+    name: str
+    media_type: str
+    size: int
+
+
+class UploadRequest(UploadForm):
+    """What an upload item carries: the form's fields and, of each file, its name, type and size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[UploadedFile]
+
+
+class UploadBot(Bot):
+    """For the multipart intake route: documents with a few form fields (as a claims bot will take them)."""
+
+    queue = "uploads"
+    route = "uploads"
+    title = "Documents (tests)"
+    request_model = UploadRequest
+    form_model = UploadForm
+    multipart = True
+
+    def payload_from_form(self, fields: Mapping[str, list[str]], files: list[Upload]) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            name: fields[name][-1] for name in ("customer_id", "message") if name in fields
+        }
+        payload["policy_numbers"] = list(fields.get("policy_numbers", []))
+        payload["files"] = [
+            {"name": f.filename, "media_type": f.media_type, "size": len(f.data)} for f in files
+        ]
+        return payload
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        return {"files": len(item.payload["files"])}
 
 
 class Recorder:

@@ -20,6 +20,9 @@ COUNTRY_CODES = frozenset(
     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
 )
 _POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
+# What the schema states (/openapi.json): the rules above as a client must follow them. Values the
+# validators normalise (lower case, surrounding blanks) are accepted too, but not advertised.
+POLICY_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
 
 
 class ArkRequest(BaseModel):
@@ -27,12 +30,30 @@ class ArkRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    policy_number: Annotated[str, StringConstraints(min_length=1, max_length=40, to_upper=True)]
-    travel_start: date
-    travel_end: date
-    country: str = Field(description="destination, ISO 3166-1 alpha-2, e.g. TH")
-    languages: list[Language] = Field(min_length=1, max_length=4)
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="the portal's customer number",
+        examples=["K100001"],
+        json_schema_extra={"pattern": r"\S"},  # blanks alone are stripped to nothing
+    )
+    policy_number: Annotated[str, StringConstraints(min_length=1, max_length=40, to_upper=True)] = Field(
+        description="an ARK policy of the customer: letters, digits, spaces, '.', '/' and '-'",
+        examples=["ARK-4711-0001"],
+        json_schema_extra={"pattern": POLICY_NUMBER_PATTERN},
+    )
+    travel_start: date = Field(description="first day of the trip", examples=["2027-03-01"])
+    travel_end: date = Field(description="last day of the trip", examples=["2027-03-10"])
+    country: str = Field(
+        description="destination, ISO 3166-1 alpha-2, e.g. TH",
+        examples=["TH"],
+        json_schema_extra={"enum": sorted(COUNTRY_CODES)},
+    )
+    languages: list[Language] = Field(
+        min_length=1,
+        max_length=4,
+        description="one certificate in each of these languages",
+        examples=[["de", "en"]],
+        json_schema_extra={"uniqueItems": True},
+    )
 
     @field_validator("policy_number")
     @classmethod

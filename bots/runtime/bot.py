@@ -33,7 +33,10 @@ class Bot(ABC):
     sla: ClassVar[timedelta] = timedelta(hours=24)
     case_sla: ClassVar[timedelta] = timedelta(days=2)
     max_attempts: ClassVar[int] = 5
-    multipart: ClassVar[bool] = False  # requests come with files
+    multipart: ClassVar[bool] = False  # requests come as multipart/form-data with files
+    # Multipart bots: the form's text fields as a model (FastAPI validates the form with it and documents it in
+    # OpenAPI); None: the request model's fields are the form's fields.
+    form_model: ClassVar[type[BaseModel] | None] = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -46,6 +49,12 @@ class Bot(ABC):
             raise ConfigurationError(f"bot {cls.__name__}: queue {cls.queue!r} must be a plain identifier")
         if not issubclass(cls.request_model, BaseModel):
             raise ConfigurationError(f"bot {cls.__name__}: request_model must be a pydantic model")
+        if cls.form_model is not None and not issubclass(cls.form_model, BaseModel):
+            raise ConfigurationError(f"bot {cls.__name__}: form_model must be a pydantic model")
+        if cls.multipart and cls.payload_from_form is Bot.payload_from_form:
+            raise ConfigurationError(
+                f"bot {cls.__name__} takes multipart requests: it must define payload_from_form"
+            )
         if cls.max_attempts < 1:
             raise ConfigurationError(f"bot {cls.__name__}: max_attempts must be at least 1")
 
@@ -54,9 +63,11 @@ class Bot(ABC):
         value = getattr(request, "customer_id", None)
         return str(value) if value is not None else None
 
-    def uploads_from_form(self, fields: Mapping[str, list[str]], files: list[Upload]) -> dict[str, Any]:
-        """For multipart bots: the JSON payload to validate from form fields (files are stored as artifacts)."""
-        raise NotImplementedError
+    def payload_from_form(self, fields: Mapping[str, list[str]], files: list[Upload]) -> dict[str, Any]:
+        """Multipart bots: the JSON payload the request model validates, from the form's text fields (each
+        name with all its values, in order) and its files. The files themselves are stored as artifacts
+        (kind "upload") of the item, in the same transaction as the item."""
+        raise NotImplementedError(f"bot {type(self).__name__} takes no multipart requests")
 
     def demo(self) -> DemoScenario | None:
         """This bot's part of `portalbots demo`, if it has one."""

@@ -1,20 +1,34 @@
-"""The intake HTTP API the portal calls: submit requests, look up their status."""
+"""The intake HTTP API the portal calls: submit requests, look up their status.
+
+The contract is FastAPI's own, so `/openapi.json` states every rule a request must meet: the bearer token is a
+security dependency of every `/v1` route, each bot's route takes that bot's request model as its typed body
+(a multipart route: its form model and the files), and the `Idempotency-Key` is a declared header. Every
+error, whoever raises it, answers in one format (`ErrorBody`).
+"""
 
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Body, FastAPI, File, Form, Header, Path, Request, Security, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.errors import IdempotencyConflict, NotFound
+from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
-from bots.runtime.models import WorkItem
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store, Upload
 
@@ -23,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOADS = 20
 MAX_KEY_LENGTH = 200
+MAX_ITEM_ID = 2**31 - 1  # item ids are 32-bit integers in every database
+# Printable ASCII without leading or trailing blanks (HTTP servers strip those anyway).
+KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
 
 
 class ApiError(Exception):
@@ -36,37 +53,44 @@ class ApiError(Exception):
         self.fields = fields or []
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-        for e in exc.errors(include_url=False)
-    ]
+_LOCATIONS = ("body", "path", "query", "header", "cookie")
 
 
-def item_status(item: WorkItem) -> dict[str, Any]:
-    """What the portal may see of an item: never a traceback, only the customer message of a rejection."""
-    error: dict[str, Any] | None = None
-    if item.error is not None and item.status.value in ("rejected", "failed"):
-        message = (
-            item.error.message
-            if item.error.kind == "reject"
-            else "Technischer Fehler; wir kümmern uns darum."
-        )
-        error = {
-            "code": item.error.code if item.error.kind == "reject" else "system_error",
-            "message": message,
-        }
-    return {
-        "id": item.id,
-        "queue": item.queue,
-        "status": item.status.value,
-        "reference": item.reference,
-        "not_before": item.not_before.isoformat() if item.not_before else None,
-        "result": item.result if item.status.value == "done" else None,
-        "error": error,
-        "created_at": item.created_at.isoformat(),
-        "updated_at": item.updated_at.isoformat(),
-    }
+def field_name(loc: Sequence[str | int], *, located: bool = False) -> str:
+    """The field as the client named it, e.g. `languages.0`; `body` for an error of the whole body.
+    `located`: the first part is FastAPI's location ("body", "path", …), which the client never wrote."""
+    parts = list(loc)
+    if located and parts and parts[0] in _LOCATIONS and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], *, located: bool = False) -> list[dict[str, str]]:
+    """`ErrorBody.fields` from pydantic's validation errors (`located`: FastAPI's, which lead with where)."""
+    return [{"field": field_name(e["loc"], located=located), "message": str(e["msg"])} for e in errors]
+
+
+def _is_key_error(error: Mapping[str, Any]) -> bool:
+    return tuple(error["loc"][:1]) == ("header",) and str(error["loc"][-1]).lower() == "idempotency-key"
+
+
+# Errors of the body as a whole: no JSON, or JSON that is not an object.
+_BODY_SHAPE_ERRORS = frozenset(
+    {"json_invalid", "missing", "model_type", "model_attributes_type", "dict_type"}
+)
+
+
+def _is_body_shape(error: Mapping[str, Any]) -> bool:
+    loc = tuple(error["loc"])
+    return error["type"] == "json_invalid" or (loc == ("body",) and error["type"] in _BODY_SHAPE_ERRORS)
+
+
+def _status_code_name(status: int) -> str:
+    """`method_not_allowed` for 405: the `error` of an HTTP error FastAPI or Starlette raise."""
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return f"http_{status}"
 
 
 class Accepted(BaseModel):
@@ -86,20 +110,83 @@ class ErrorBody(BaseModel):
     fields: list[ErrorField] = []
 
 
+class PortalError(BaseModel):
+    code: str
+    message: str
+
+
+class ItemStatus(BaseModel):
+    """What the portal sees of an item (`item_view.portal_view`)."""
+
+    id: int
+    queue: str
+    status: str
+    reference: str
+    not_before: str | None
+    result: dict[str, Any] | None
+    error: PortalError | None
+    created_at: str
+    updated_at: str
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed body or Idempotency-Key"},
     401: {"model": ErrorBody, "description": "No valid bearer token"},
     409: {"model": ErrorBody, "description": "The Idempotency-Key was used for another request"},
     422: {"model": ErrorBody, "description": "Invalid fields; `fields` names each one"},
 }
-SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {202: {"model": Accepted}, **ERROR_RESPONSES}
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": Accepted,
+        "description": "Accepted: the request is stored and queued",
+        "headers": {
+            "Location": {"description": "Where its status is", "schema": {"type": "string"}},
+            "Idempotent-Replayed": {
+                "description": "`true` when the Idempotency-Key was seen before: this is the first request's item",
+                "schema": {"type": "string", "enum": ["true"]},
+            },
+        },
+    },
+    **ERROR_RESPONSES,
+}
+MULTIPART_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SUBMIT_RESPONSES,
+    413: {"model": ErrorBody, "description": f"A file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB"},
+}
+
+BEARER = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="The token the portal shares with the intake"
+)
+# (str, not str | None: the parameters default to None, and the schema says a plain string)
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=KEY_PATTERN,
+        description="The portal's key for this request: the same key with the same request returns the first "
+        "item (`Idempotent-Replayed: true`), with another request 409. It becomes the item's reference.",
+    ),
+]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="The `id` the submission answered with")]
 
 
-def request_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema with its nested definitions moved to the OpenAPI components."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(schema.pop("$defs", {}))
-    return schema
+def _token_first_route(check: Callable[[HTTPAuthorizationCredentials | None], None]) -> type[APIRoute]:
+    """A route class that checks the bearer token before FastAPI reads the body, so a request without a
+    valid token is answered 401 (never 400 or 422) and its body, maybe a large upload, is never parsed."""
+
+    class TokenFirstRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                check(await BEARER(request))
+                return await handler(request)
+
+            return handle
+
+    return TokenFirstRoute
 
 
 def create_intake_app(
@@ -111,7 +198,23 @@ def create_intake_app(
         description="Requests from the customer portal to the back-office bots.",
     )
     token = settings.intake_token.get_secret_value().encode()
-    extra_schemas: dict[str, Any] = {}
+
+    def check_token(credentials: HTTPAuthorizationCredentials | None) -> None:
+        given = credentials.credentials.encode() if credentials is not None else b""
+        # compare first, so the time taken does not tell which check failed; empty never passes
+        if not (hmac.compare_digest(given, token) and given and token):
+            raise ApiError(401, "unauthorized", "a valid bearer token is required")
+
+    async def require_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    ) -> None:
+        check_token(credentials)
+
+    v1 = APIRouter(
+        prefix="/v1",
+        dependencies=[Security(require_token)],
+        route_class=_token_first_route(check_token),
+    )
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -121,39 +224,44 @@ def create_intake_app(
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
-    def authorize(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
-            raise ApiError(401, "unauthorized", "a valid bearer token is required")
-
-    def idempotency_key(request: Request) -> str | None:
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            return None
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise ApiError(
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(_is_key_error(e) for e in errors):
+            error = ApiError(
                 400,
                 "invalid_idempotency_key",
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
             )
-        return key
+        elif any(_is_body_shape(e) for e in errors):
+            error = ApiError(
+                400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)"
+            )
+        else:
+            error = ApiError(
+                422, "invalid_request", "the request has invalid fields", field_errors(errors, located=True)
+            )
+        return await _api_error(request, error)
 
-    def accept(bot: Bot, payload: dict[str, Any], key: str | None, uploads: list[Upload]) -> JSONResponse:
-        try:
-            model = bot.request_model.model_validate(payload)
-        except ValidationError as exc:
-            raise ApiError(
-                422, "invalid_request", "the request has invalid fields", field_errors(exc)
-            ) from None
-        data = model.model_dump(mode="json")
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 400 and "multipart/form-data" in request.headers.get("content-type", ""):
+            code = "invalid_form"
+        else:
+            code = _status_code_name(exc.status_code)
+        return JSONResponse(
+            {"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    def accept(bot: Bot, request: BaseModel, key: str | None, uploads: list[Upload]) -> JSONResponse:
         try:
             item, created = store.submit(
                 bot.queue,
-                data,
+                request.model_dump(mode="json"),
                 reference=key,
-                customer_id=bot.customer_of(model),
+                customer_id=bot.customer_of(request),
                 due_in=bot.sla,
                 max_attempts=bot.max_attempts,
                 uploads=uploads,
@@ -174,113 +282,128 @@ def create_intake_app(
             headers=headers,
         )
 
-    def add_json_route(bot: Bot) -> None:
-        async def submit(request: Request) -> JSONResponse:
-            authorize(request)
-            key = idempotency_key(request)
-            try:
-                payload = await request.json()
-            except ValueError:
-                raise ApiError(400, "invalid_json", "the body must be a JSON object") from None
-            if not isinstance(payload, dict):
-                raise ApiError(400, "invalid_json", "the body must be a JSON object")
-            return await run_in_threadpool(accept, bot, payload, key, [])
+    def json_endpoint(bot: Bot) -> Callable[..., Coroutine[Any, Any, JSONResponse]]:
+        """An endpoint whose body is the bot's request model: FastAPI validates and documents it."""
 
-        app.add_api_route(
-            f"/v1/{bot.route}",
-            submit,
-            methods=["POST"],
-            status_code=202,
-            summary=bot.title,
-            name=f"submit_{bot.queue}",
-            responses=SUBMIT_RESPONSES,
-            openapi_extra={
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": request_schema(bot.request_model, extra_schemas)}
-                    },
-                },
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
-                    }
-                ],
-            },
+        async def submit(body: BaseModel, idempotency_key: str | None = None) -> JSONResponse:
+            return await run_in_threadpool(accept, bot, body, idempotency_key, [])
+
+        submit.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(
+                    "body",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Annotated[bot.request_model, Body(description=bot.request_model.__doc__)],
+                ),
+                inspect.Parameter(
+                    "idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey
+                ),
+            ]
         )
+        return submit
 
-    def add_multipart_route(bot: Bot) -> None:
-        async def submit(request: Request) -> JSONResponse:
-            authorize(request)
-            key = idempotency_key(request)
-            try:
-                form = await request.form(max_files=MAX_UPLOADS, max_fields=200)
-            except Exception as exc:  # starlette raises several kinds for malformed multipart
-                raise ApiError(400, "invalid_form", f"the multipart form could not be read: {exc}") from None
-            fields: dict[str, list[str]] = {}
+    def multipart_endpoint(bot: Bot) -> Callable[..., Coroutine[Any, Any, JSONResponse]]:
+        """An endpoint for multipart/form-data: the bot's form model (FastAPI validates and documents it)
+        and `files`; the bot turns both into the payload its request model validates."""
+
+        async def submit(
+            request: Request, form: BaseModel, files: list[UploadFile], idempotency_key: str | None = None
+        ) -> JSONResponse:
+            if len(files) > MAX_UPLOADS:
+                raise ApiError(400, "invalid_form", f"at most {MAX_UPLOADS} files may come with a request")
             uploads: list[Upload] = []
-            for name, value in form.multi_items():
-                if isinstance(value, str):
-                    fields.setdefault(name, []).append(value)
-                    continue
-                data = await value.read(MAX_UPLOAD_BYTES + 1)
+            for upload in files:
+                data = await upload.read(MAX_UPLOAD_BYTES + 1)
                 if len(data) > MAX_UPLOAD_BYTES:
                     raise ApiError(
                         413,
                         "file_too_large",
-                        f"file {value.filename!r} is larger than 20 MiB",
-                        [{"field": name, "message": "file too large"}],
+                        f"file {upload.filename!r} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB",
+                        [{"field": "files", "message": "file too large"}],
                     )
-                uploads.append(Upload(value.filename or "unnamed", value.content_type or "", data))
-            payload = bot.uploads_from_form(fields, uploads)
-            return await run_in_threadpool(accept, bot, payload, key, uploads)
+                media_type = upload.content_type or "application/octet-stream"
+                uploads.append(Upload(upload.filename or "unnamed", media_type, data))
+            fields: dict[str, list[str]] = {}
+            for name, value in (await request.form()).multi_items():  # parsed once, by FastAPI
+                if isinstance(value, str):
+                    fields.setdefault(name, []).append(value)
+            try:
+                model = bot.request_model.model_validate(bot.payload_from_form(fields, uploads))
+            except ValidationError as exc:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    "the request has invalid fields",
+                    field_errors(exc.errors(include_url=False)),
+                ) from None
+            return await run_in_threadpool(accept, bot, model, idempotency_key, uploads)
 
-        app.add_api_route(
-            f"/v1/{bot.route}",
-            submit,
+        form_model = bot.form_model or bot.request_model
+        submit.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+                inspect.Parameter(
+                    "form",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Annotated[form_model, Form(description=form_model.__doc__)],
+                ),
+                inspect.Parameter(
+                    "files",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=[],
+                    annotation=Annotated[
+                        list[UploadFile],
+                        File(
+                            description=f"The documents: at most {MAX_UPLOADS} files of at most "
+                            f"{MAX_UPLOAD_BYTES // 2**20} MiB each, stored with the item"
+                        ),
+                    ],
+                ),
+                inspect.Parameter(
+                    "idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey
+                ),
+            ]
+        )
+        return submit
+
+    for bot in registry:
+        v1.add_api_route(
+            f"/{bot.route}",
+            multipart_endpoint(bot) if bot.multipart else json_endpoint(bot),
             methods=["POST"],
             status_code=202,
             summary=bot.title,
             name=f"submit_{bot.queue}",
-            responses={**SUBMIT_RESPONSES, 413: {"model": ErrorBody, "description": "A file is too large"}},
+            response_class=JSONResponse,
+            responses=MULTIPART_RESPONSES if bot.multipart else SUBMIT_RESPONSES,
         )
 
-    for bot in registry:
-        (add_multipart_route if bot.multipart else add_json_route)(bot)
-        extra = getattr(bot, "intake_router", None)
-        if extra is not None:
-            app.include_router(extra(authorize))
-
-    @app.get(
-        "/v1/items/{item_id}",
+    @v1.get(
+        "/items/{item_id}",
         summary="Status of a submitted request",
-        responses={401: ERROR_RESPONSES[401], 404: {"model": ErrorBody, "description": "No such item"}},
+        response_model=ItemStatus,
+        responses={
+            401: ERROR_RESPONSES[401],
+            404: {"model": ErrorBody, "description": "No such item"},
+            422: {"model": ErrorBody, "description": "The item id is not a positive integer"},
+        },
     )
-    async def get_item(item_id: int, request: Request) -> JSONResponse:
-        authorize(request)
+    async def get_item(item_id: ItemId) -> JSONResponse:
         try:
             item = await run_in_threadpool(store.get, item_id)
         except NotFound:
             raise ApiError(404, "not_found", f"no item {item_id}") from None
-        return JSONResponse(item_status(item))
+        return JSONResponse(portal_view(item))
+
+    app.include_router(v1)
+    for bot in registry:
+        # a bot's own routes: the hook gets the security dependency, to use as `dependencies=[Security(it)]`
+        extra = getattr(bot, "intake_router", None)
+        if extra is not None:
+            app.include_router(extra(require_token))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    generate_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = generate_openapi()
-            doc.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas)
-            doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-            doc["security"] = [{"bearer": []}]
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app

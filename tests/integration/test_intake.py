@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from bots.ark_certificate.bot import ArkCertificateBot
 from bots.runtime.bot import Registry
 from bots.runtime.intake import create_intake_app
 from bots.runtime.runner import Runner
@@ -18,6 +20,14 @@ from bots.runtime.store import Store
 from tests.bots_for_tests import EchoBot, Recorder
 
 AUTH = {"Authorization": "Bearer s3cret-test-token"}
+ARK_REQUEST = {
+    "customer_id": "K100001",
+    "policy_number": "ARK-4711-0001",
+    "travel_start": "2027-03-01",
+    "travel_end": "2027-03-10",
+    "country": "TH",
+    "languages": ["de", "fr"],
+}
 
 
 @pytest.fixture
@@ -33,6 +43,13 @@ def recorder() -> Recorder:
 @pytest.fixture
 def client(store: Store, settings: Settings, recorder: Recorder) -> Iterator[httpx.Client]:
     app = create_intake_app(store, Registry([EchoBot()]), recorder, settings)
+    with ThreadedServer(app, name="intake") as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def ark_client(store: Store, settings: Settings, recorder: Recorder) -> Iterator[httpx.Client]:
+    app = create_intake_app(store, Registry([EchoBot(), ArkCertificateBot()]), recorder, settings)
     with ThreadedServer(app, name="intake") as server, httpx.Client(base_url=server.url, timeout=30) as c:
         yield c
 
@@ -76,8 +93,63 @@ def test_invalid_input_names_the_field_and_stores_nothing(
 
 def test_malformed_json_is_a_clear_error(client: httpx.Client, store: Store) -> None:
     r = client.post("/v1/echoes", content=b"{not json", headers={**AUTH, "Content-Type": "application/json"})
-    assert r.status_code in (400, 422) and r.json()["message"]
+    assert r.status_code == 400 and r.json()["error"] == "invalid_json" and r.json()["message"]
     assert store.list_items() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(b"[1, 2]", "application/json"), (b"", "application/json"), (b'{"customer_id": "K1"}', None)],
+    ids=["not-an-object", "empty", "no-content-type"],
+)
+def test_a_body_that_is_no_json_object_is_a_400(
+    client: httpx.Client, store: Store, content: bytes, content_type: str | None
+) -> None:
+    headers = {**AUTH, "Content-Type": content_type} if content_type else AUTH
+    r = client.post("/v1/echoes", content=content, headers=headers)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_json"
+    assert store.list_items() == []
+
+
+def test_fields_are_named_without_the_body_prefix(ark_client: httpx.Client, store: Store) -> None:
+    body = {**ARK_REQUEST, "customer_id": "", "languages": ["de", "xx"]}
+    r = ark_client.post("/v1/ark-certificates", json=body, headers=AUTH)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_request"
+    assert {f["field"] for f in r.json()["fields"]} == {"customer_id", "languages.1"}
+    assert store.list_items() == []
+
+
+def test_the_token_is_checked_before_the_body_is_read(client: httpx.Client, store: Store) -> None:
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Basic s3cret-test-token"}):
+        r = client.post(
+            "/v1/echoes", content=b"{not json", headers={**headers, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized", headers
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert store.list_items() == []
+
+
+def test_an_empty_token_setting_lets_nobody_in(store: Store, settings: Settings) -> None:
+    unset = settings.model_copy(update={"intake_token": SecretStr("")})
+    app = create_intake_app(store, Registry([EchoBot()]), Recorder(), unset)
+    with ThreadedServer(app, name="intake") as server, httpx.Client(base_url=server.url) as c:
+        for headers in ({}, {"Authorization": "Bearer"}):
+            assert c.post("/v1/echoes", json={"customer_id": "K1"}, headers=headers).status_code == 401
+    assert store.list_items() == []
+
+
+@pytest.mark.parametrize("path", ["/v1/items/abc", "/v1/items/0", f"/v1/items/{2**40}"])
+def test_a_bad_item_id_answers_in_the_error_format(client: httpx.Client, path: str) -> None:
+    r = client.get(path, headers=AUTH)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_request"
+    assert [f["field"] for f in r.json()["fields"]] == ["item_id"]
+
+
+def test_other_http_errors_answer_in_the_error_format(client: httpx.Client) -> None:
+    missing = client.get("/v1/nothing-here", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong_method = client.delete("/v1/items/1", headers=AUTH)
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
 
 
 def test_same_key_returns_the_first_item(client: httpx.Client, store: Store, recorder: Recorder) -> None:
@@ -98,10 +170,20 @@ def test_same_key_with_another_request_is_a_conflict(client: httpx.Client, store
     assert len(store.list_items()) == 1
 
 
-def test_bad_idempotency_key(client: httpx.Client, store: Store) -> None:
-    r = client.post("/v1/echoes", json={"customer_id": "K1"}, headers={**AUTH, "Idempotency-Key": "x" * 201})
-    assert r.status_code == 400 and "Idempotency-Key" in r.json()["message"]
+@pytest.mark.parametrize(
+    "key", ["x" * 201, "caf\xe9".encode("latin-1"), b"a\x01b"], ids=["long", "latin1", "control"]
+)
+def test_bad_idempotency_key(client: httpx.Client, store: Store, key: str | bytes) -> None:
+    r = client.post("/v1/echoes", json={"customer_id": "K1"}, headers={**AUTH, "Idempotency-Key": key})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_idempotency_key"
+    assert "Idempotency-Key" in r.json()["message"]
     assert store.list_items() == []
+
+
+def test_a_key_of_200_printable_characters_is_accepted(client: httpx.Client, store: Store) -> None:
+    key = "portal/4711: " + "x" * 187
+    r = client.post("/v1/echoes", json={"customer_id": "K1"}, headers={**AUTH, "Idempotency-Key": key})
+    assert r.status_code == 202 and r.json()["reference"] == key
 
 
 def test_status_shows_result_and_hides_tracebacks(
@@ -124,13 +206,105 @@ def test_status_shows_result_and_hides_tracebacks(
 def test_openapi_matches_the_routes(client: httpx.Client) -> None:
     doc = client.get("/openapi.json").json()
     post = doc["paths"]["/v1/echoes"]["post"]
-    schema = post["requestBody"]["content"]["application/json"]["schema"]
-    if "$ref" in schema:
-        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    schema = resolve(doc, post["requestBody"]["content"]["application/json"]["schema"])
     assert "customer_id" in schema["properties"] and "customer_id" in schema["required"]
     assert {"202", "401", "409", "422"} <= set(post["responses"])
     assert "/v1/items/{item_id}" in doc["paths"]
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_openapi_states_the_security_and_the_error_answers(ark_client: httpx.Client) -> None:
+    doc = ark_client.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token the portal shares with the intake",
+    }
+    v1 = [(path, op) for path, ops in doc["paths"].items() if path.startswith("/v1/") for op in ops.values()]
+    assert len(v1) == 3
+    for path, op in v1:
+        assert op["security"] == [{"bearer": []}], path
+        assert "401" in op["responses"] and "422" in op["responses"], path
+        for status in ("400", "401", "404", "409", "413", "422"):
+            if status in op["responses"]:
+                body = op["responses"][status]["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+    for route in ("/v1/echoes", "/v1/ark-certificates"):
+        post = doc["paths"][route]["post"]
+        assert {"202", "400", "401", "409", "422"} <= set(post["responses"])
+        assert set(post["responses"]["202"]["headers"]) == {"Location", "Idempotent-Replayed"}
+        (key,) = post["parameters"]
+        assert (key["name"], key["in"], key["required"]) == ("Idempotency-Key", "header", False)
+        assert key["schema"]["type"] == "string" and key["schema"]["maxLength"] == 200
+        assert "pattern" in key["schema"]
+    item = doc["paths"]["/v1/items/{item_id}"]["get"]
+    assert (
+        resolve(doc, item["responses"]["200"]["content"]["application/json"]["schema"])["title"]
+        == "ItemStatus"
+    )
+    assert "HTTPValidationError" not in doc["components"]["schemas"]  # every error is an ErrorBody
+
+
+def test_openapi_states_the_request_rules(ark_client: httpx.Client) -> None:
+    doc = ark_client.get("/openapi.json").json()
+    body = doc["paths"]["/v1/ark-certificates"]["post"]["requestBody"]
+    assert body["required"] is True
+    ark = resolve(doc, body["content"]["application/json"]["schema"])
+    props = ark["properties"]
+    assert ark["additionalProperties"] is False
+    assert set(ark["required"]) == set(props) == set(ARK_REQUEST)
+    assert "TH" in props["country"]["enum"] and all(
+        c.isupper() and len(c) == 2 for c in props["country"]["enum"]
+    )
+    assert props["languages"]["uniqueItems"] is True and props["languages"]["items"]["enum"] == [
+        "de",
+        "en",
+        "es",
+        "fr",
+    ]
+    assert (props["languages"]["minItems"], props["languages"]["maxItems"]) == (1, 4)
+    assert props["policy_number"]["maxLength"] == 40 and props["policy_number"]["pattern"].startswith("^")
+    assert props["travel_start"]["format"] == props["travel_end"]["format"] == "date"
+    echo = resolve(
+        doc, doc["paths"]["/v1/echoes"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    )
+    assert (
+        echo["properties"]["action"]["enum"][0] == "ok"
+        and echo["properties"]["customer_id"]["minLength"] == 1
+    )
+
+
+def example_of(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A request body made only from what the schema offers: each field's first enum value, else its example."""
+    body: dict[str, Any] = {}
+    schema = resolve(doc, schema)
+    for name, prop in schema["properties"].items():
+        if "enum" in prop:
+            body[name] = prop["enum"][0]
+        elif "examples" in prop:
+            body[name] = prop["examples"][0]
+        elif prop.get("type") == "array" and "enum" in prop["items"]:
+            body[name] = prop["items"]["enum"][: prop.get("minItems", 1)]
+        else:
+            assert name not in schema["required"], f"the schema offers no value for the required field {name}"
+    return body
+
+
+@pytest.mark.parametrize("route", ["/v1/echoes", "/v1/ark-certificates"])
+def test_a_body_from_the_schema_alone_is_accepted(ark_client: httpx.Client, store: Store, route: str) -> None:
+    doc = ark_client.get("/openapi.json").json()
+    body = example_of(
+        doc, doc["paths"][route]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    )
+    r = ark_client.post(route, json=body, headers=AUTH)
+    assert r.status_code == 202, (body, r.text)
+    assert store.get(r.json()["id"]).payload == {**store.get(r.json()["id"]).payload, **body}
 
 
 def _submit_with_key(url: str, barrier: Any, results: Any) -> None:
