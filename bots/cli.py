@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
-from bots.runtime.errors import IdempotencyConflict, NotFound, RuntimeProblem
+from bots.runtime.errors import ConfigurationError, IdempotencyConflict, NotFound, RuntimeProblem
 from bots.runtime.privacy import install_log_masking
 from bots.runtime.settings import Settings, get_settings
 from bots.runtime.states import Status
@@ -87,7 +87,12 @@ def cmd_intake(args: argparse.Namespace, settings: Settings) -> int:
             "set PORTALBOTS_INTAKE_TOKEN to a secret shared with the portal[/red]"
         )
         return 2
-    uvicorn.run(build_intake(settings), host=host, port=args.port or settings.intake_port, log_level="info")
+    try:
+        app = build_intake(settings)
+    except ConfigurationError as exc:
+        err.print(f"[red]refusing to serve the intake: {exc}[/red]")
+        return 2
+    uvicorn.run(app, host=host, port=args.port or settings.intake_port, log_level="info")
     return 0
 
 

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from bots.ark_certificate import rules
 from bots.ark_certificate.certificate import IssuedCertificate, issue_certificates
 from bots.ark_certificate.message import certificate_body, certificate_subject
@@ -16,6 +18,7 @@ from bots.insurer.pages import SYSTEM, open_policy_admin
 from bots.insurer.postfach import Attachment, Postfach
 from bots.runtime.bot import Bot
 from bots.runtime.context import Context
+from bots.runtime.errors import FieldInvalid
 from bots.runtime.models import WorkItem
 from bots.runtime.scenario import DemoScenario
 
@@ -34,6 +37,15 @@ class ArkCertificateBot(Bot):
     def __init__(self, settings: ArkSettings | None = None) -> None:
         self.settings = settings or ArkSettings()
         self.postfach = Postfach(self.settings)
+
+    def admit(self, request: BaseModel, today: date) -> None:
+        assert isinstance(request, ArkRequest)
+        latest = today + timedelta(days=self.settings.ark_max_future_days)
+        if request.travel_start > latest:
+            raise FieldInvalid(
+                "travel_start",
+                f"a trip may start at most {self.settings.ark_max_future_days} days ahead (on {latest} at the latest)",
+            )
 
     def demo(self) -> DemoScenario:
         from bots.ark_certificate.demo import ArkDemo

@@ -6,19 +6,14 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from babel import Locale
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from bots.runtime.fields import COUNTRY_CODES, CountryCode, IsoDate
 
 Language = Literal["de", "en", "es", "fr"]
 LANGUAGES: tuple[Language, ...] = ("de", "en", "es", "fr")
+__all__ = ["COUNTRY_CODES", "LANGUAGES", "ArkRequest", "Language"]
 
-# CLDR territory codes that name no country one could travel to
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
-COUNTRY_CODES = frozenset(
-    code
-    for code in Locale("en").territories
-    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-)
 _POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
 # What the schema states (/openapi.json): the rules above as a client must follow them. Values the
 # validators normalise (lower case, surrounding blanks) are accepted too, but not advertised.
@@ -40,13 +35,11 @@ class ArkRequest(BaseModel):
         examples=["ARK-4711-0001"],
         json_schema_extra={"pattern": POLICY_NUMBER_PATTERN},
     )
-    travel_start: date = Field(description="first day of the trip", examples=["2027-03-01"])
-    travel_end: date = Field(description="last day of the trip", examples=["2027-03-10"])
-    country: str = Field(
-        description="destination, ISO 3166-1 alpha-2, e.g. TH",
-        examples=["TH"],
-        json_schema_extra={"enum": sorted(COUNTRY_CODES)},
+    travel_start: IsoDate = Field(description="first day of the trip (YYYY-MM-DD)", examples=["2027-03-01"])
+    travel_end: IsoDate = Field(
+        description="last day of the trip (YYYY-MM-DD), not before travel_start", examples=["2027-03-10"]
     )
+    country: CountryCode = Field(description="destination, ISO 3166-1 alpha-2, e.g. TH", examples=["TH"])
     languages: list[Language] = Field(
         min_length=1,
         max_length=4,
@@ -62,18 +55,6 @@ class ArkRequest(BaseModel):
             raise ValueError("policy number may contain only letters, digits, spaces, '.', '/' and '-'")
         return value
 
-    @field_validator("country", mode="before")
-    @classmethod
-    def _known_country(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        code = value.strip().upper()
-        if len(code) != 2 or not code.isalpha():
-            raise ValueError("country must be a two-letter ISO 3166-1 code, e.g. 'TH'")
-        if code not in COUNTRY_CODES:
-            raise ValueError(f"unknown country code {code!r}")
-        return code
-
     @field_validator("languages", mode="before")
     @classmethod
     def _normalise_languages(cls, value: object) -> object:
@@ -86,6 +67,14 @@ class ArkRequest(BaseModel):
     def _distinct_languages(cls, value: list[Language]) -> list[Language]:
         if len(set(value)) != len(value):
             raise ValueError("languages must not repeat")
+        return value
+
+    @field_validator("travel_end")
+    @classmethod
+    def _end_not_before_start(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("travel_start")
+        if start is not None and value < start:
+            raise ValueError(f"the trip ends ({value}) before it starts ({start})")
         return value
 
     @property

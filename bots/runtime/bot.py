@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -68,6 +68,11 @@ class Bot(ABC):
         name with all its values, in order) and its files. The files themselves are stored as artifacts
         (kind "upload") of the item, in the same transaction as the item."""
         raise NotImplementedError(f"bot {type(self).__name__} takes no multipart requests")
+
+    def admit(self, request: BaseModel, today: date) -> None:
+        """Checks at the intake that need today's date (local time), after the request model passed: raise
+        FieldInvalid to answer 422 naming the field."""
+        return None
 
     def demo(self) -> DemoScenario | None:
         """This bot's part of `portalbots demo`, if it has one."""

@@ -38,6 +38,16 @@ class SystemUnavailable(Outcome):
         self.until = until
 
 
+class FieldInvalid(Exception):
+    """A field of a request breaks a rule the request model cannot state alone (one that needs the date, say):
+    the intake answers 422 naming the field and stores nothing."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class RuntimeProblem(Exception):
     """Base of the runtime's own errors."""
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Header, Path, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from bots.runtime.bot import Bot, Registry
-from bots.runtime.errors import IdempotencyConflict, NotFound
+from bots.runtime.errors import ConfigurationError, FieldInvalid, IdempotencyConflict, NotFound
 from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
 from bots.runtime.settings import Settings
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOADS = 20
 MAX_KEY_LENGTH = 200
+MIN_TOKEN_LENGTH = 16
 MAX_ITEM_ID = 2**31 - 1  # item ids are 32-bit integers in every database
 # Printable ASCII without leading or trailing blanks (HTTP servers strip those anyway).
 KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
@@ -172,9 +174,12 @@ IdempotencyKey = Annotated[
 ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="The `id` the submission answered with")]
 
 
-def _token_first_route(check: Callable[[HTTPAuthorizationCredentials | None], None]) -> type[APIRoute]:
+def _token_first_route(
+    check: Callable[[HTTPAuthorizationCredentials | None], None], settings: Settings
+) -> type[APIRoute]:
     """A route class that checks the bearer token before FastAPI reads the body, so a request without a
-    valid token is answered 401 (never 400 or 422) and its body, maybe a large upload, is never parsed."""
+    valid token is answered 401 (never 400 or 422) and its body, maybe a large upload, is never parsed;
+    then it reads the body up to its limit (413 beyond it, before the rest is read)."""
 
     class TokenFirstRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -182,11 +187,55 @@ def _token_first_route(check: Callable[[HTTPAuthorizationCredentials | None], No
 
             async def handle(request: Request) -> Response:
                 check(await BEARER(request))
+                if request.method in ("POST", "PUT", "PATCH"):
+                    await _read_body(request, _body_limit(request, settings))
                 return await handler(request)
 
             return handle
 
     return TokenFirstRoute
+
+
+def _body_limit(request: Request, settings: Settings) -> int:
+    is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
+    return settings.intake_max_form_bytes if is_form else settings.intake_max_json_bytes
+
+
+async def _read_body(request: Request, limit: int) -> None:
+    """Read the body into the request (FastAPI parses it from there), refusing one over `limit` bytes as soon
+    as that is known: from Content-Length before reading, else while reading."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    request._body = bytes(body)  # what Request.body() caches; FastAPI's parsing reads it from there
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
+
+
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """The fields of a JSON-like value whose text holds a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [
+            f
+            for k, v in value.items()
+            for f in _nul_fields(v, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(value, list):
+        return [
+            f
+            for i, v in enumerate(value)
+            for f in _nul_fields(v, f"{path}.{i}" if path else str(i))
+        ]
+    return []
 
 
 def create_intake_app(
@@ -198,6 +247,12 @@ def create_intake_app(
         description="Requests from the customer portal to the back-office bots.",
     )
     token = settings.intake_token.get_secret_value().encode()
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"PORTALBOTS_INTAKE_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long (it has {len(token)}): "
+            "set it to a secret shared with the portal, e.g. `openssl rand -hex 32`"
+        )
+    tz = ZoneInfo(settings.timezone)
 
     def check_token(credentials: HTTPAuthorizationCredentials | None) -> None:
         given = credentials.credentials.encode() if credentials is not None else b""
@@ -213,7 +268,7 @@ def create_intake_app(
     v1 = APIRouter(
         prefix="/v1",
         dependencies=[Security(require_token)],
-        route_class=_token_first_route(check_token),
+        route_class=_token_first_route(check_token, settings),
     )
 
     @app.exception_handler(ApiError)
@@ -247,19 +302,41 @@ def create_intake_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        if exc.status_code == 400 and "multipart/form-data" in request.headers.get("content-type", ""):
+        content_type = request.headers.get("content-type", "")
+        message = str(exc.detail)
+        if exc.status_code == 400 and "multipart/form-data" in content_type:
             code = "invalid_form"
+        elif exc.status_code == 400 and "json" in content_type:
+            # FastAPI's answer when its JSON parser gave up (e.g. nested deeper than Python recurses)
+            code, message = "invalid_json", "the body could not be read as JSON (malformed or nested too deeply)"
         else:
             code = _status_code_name(exc.status_code)
-        return JSONResponse(
-            {"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-        )
+        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 
     def accept(bot: Bot, request: BaseModel, key: str | None, uploads: list[Upload]) -> JSONResponse:
+        payload = request.model_dump(mode="json")
+        nul = _nul_fields(payload)
+        if nul:
+            message = "NUL characters are not allowed"
+            raise ApiError(
+                422,
+                "invalid_request",
+                "the request has invalid fields",
+                [{"field": f, "message": message} for f in nul],
+            )
+        try:
+            bot.admit(request, store.clock.now().astimezone(tz).date())
+        except FieldInvalid as exc:
+            raise ApiError(
+                422,
+                "invalid_request",
+                "the request has invalid fields",
+                [{"field": exc.field, "message": exc.message}],
+            ) from None
         try:
             item, created = store.submit(
                 bot.queue,
-                request.model_dump(mode="json"),
+                payload,
                 reference=key,
                 customer_id=bot.customer_of(request),
                 due_in=bot.sla,

@@ -10,6 +10,8 @@ import traceback
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.breaker import CircuitBreaker
 from bots.runtime.calendar import ServiceCalendar
@@ -26,6 +28,10 @@ from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import Store
 
 log = logging.getLogger(__name__)
+
+INVALID_REQUEST = (
+    "Ihre Anfrage enthält Angaben, die wir nicht verarbeiten können. Bitte stellen Sie sie im Portal erneut."
+)
 
 
 def default_worker_id() -> str:
@@ -92,7 +98,11 @@ class Runner:
         ctx = self._context(bot, item)
         try:
             try:
+                bot.request_model.model_validate(item.payload)
                 bot.precheck(item, ctx)  # before any calendar: a bad request is refused at any hour
+            except ValidationError:
+                # accepted under an earlier version of the request model: refused with a reason, not retried
+                return self._outcome(bot, item, Reject("invalid_request", INVALID_REQUEST))
             except Exception as exc:
                 return self._outcome(bot, item, exc)
             closed = self._closed_system(bot)

@@ -26,12 +26,13 @@ REQUEST = {
 }
 
 pytestmark = pytest.mark.slow
+TOKEN = "cli-test-token-0123456789"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
-    env.update(PYTHONPATH=str(ROOT), PORTALBOTS_DATA_DIR=str(tmp_path / "var"), PORTALBOTS_INTAKE_TOKEN="t0k")
+    env.update(PYTHONPATH=str(ROOT), PORTALBOTS_DATA_DIR=str(tmp_path / "var"), PORTALBOTS_INTAKE_TOKEN=TOKEN)
     return env
 
 
@@ -93,7 +94,7 @@ def test_intake_serves_the_portal(
     serving.append(serve(env, "intake", "--port", str(port)))
     base = f"http://127.0.0.1:{port}"
     assert wait_healthy(f"{base}/healthz", serving[0]) == {"status": "ok"}
-    auth = {"Authorization": "Bearer t0k", "Idempotency-Key": "portal-77"}
+    auth = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "portal-77"}
     r = httpx.post(f"{base}/v1/ark-certificates", json=REQUEST, headers=auth)
     assert r.status_code == 202, r.text
     status = httpx.get(f"{base}{r.headers['Location']}", headers=auth).json()
@@ -112,6 +113,13 @@ def test_sandbox_serves_and_seeds(env: dict[str, str], serving: list[subprocess.
     assert health["status"] == "ok" and "service_open" in health
     policy = httpx.get(f"http://127.0.0.1:{http}/admin/policies/ARK-4711-0001").json()
     assert policy["policy"]["line"] == "ARK"
+
+
+@pytest.mark.parametrize("token", ["", "2short"])
+def test_intake_refuses_to_start_without_a_real_secret(env: dict[str, str], token: str) -> None:
+    run = portalbots({**env, "PORTALBOTS_INTAKE_TOKEN": token}, "intake", "--host", "0.0.0.0")
+    assert run.returncode == 2
+    assert "PORTALBOTS_INTAKE_TOKEN must be at least 16 characters" in " ".join(run.stderr.split())
 
 
 def test_intake_refuses_the_development_token_off_loopback(env: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing as mp
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 
 from bots.ark_certificate.bot import ArkCertificateBot
 from bots.runtime.bot import Registry
+from bots.runtime.errors import ConfigurationError
 from bots.runtime.intake import create_intake_app
 from bots.runtime.runner import Runner
 from bots.runtime.serve import ThreadedServer
@@ -129,12 +131,22 @@ def test_the_token_is_checked_before_the_body_is_read(client: httpx.Client, stor
     assert store.list_items() == []
 
 
-def test_an_empty_token_setting_lets_nobody_in(store: Store, settings: Settings) -> None:
-    unset = settings.model_copy(update={"intake_token": SecretStr("")})
-    app = create_intake_app(store, Registry([EchoBot()]), Recorder(), unset)
-    with ThreadedServer(app, name="intake") as server, httpx.Client(base_url=server.url) as c:
-        for headers in ({}, {"Authorization": "Bearer"}):
-            assert c.post("/v1/echoes", json={"customer_id": "K1"}, headers=headers).status_code == 401
+@pytest.mark.parametrize("token", ["", "short-secret"])
+def test_an_empty_or_short_token_refuses_to_serve(store: Store, settings: Settings, token: str) -> None:
+    unset = settings.model_copy(update={"intake_token": SecretStr(token)})
+    with pytest.raises(ConfigurationError, match="at least 16 characters"):
+        create_intake_app(store, Registry([EchoBot()]), Recorder(), unset)
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer \t", "bearer", "Basic czNjcmV0LXRlc3QtdG9rZW4="])
+def test_an_empty_or_other_credential_is_never_accepted(client: httpx.Client, store: Store, header: str) -> None:
+    # http.client sends the header as given (httpx refuses trailing blanks)
+    url = httpx.URL(str(client.base_url))
+    conn = http.client.HTTPConnection(url.host, url.port, timeout=10)
+    conn.request("POST", "/v1/echoes", body=b'{"customer_id": "K1"}', headers={"Authorization": header})
+    answer = conn.getresponse()
+    assert answer.status == 401 and answer.getheader("WWW-Authenticate") == "Bearer"
+    conn.close()
     assert store.list_items() == []
 
 
