@@ -17,6 +17,7 @@ from rich.table import Table
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.errors import ConfigurationError, IdempotencyConflict, NotFound, RuntimeProblem
+from bots.runtime.filenames import safe_filename
 from bots.runtime.privacy import install_log_masking
 from bots.runtime.settings import Settings, get_settings
 from bots.runtime.states import Status
@@ -27,7 +28,7 @@ err = Console(stderr=True)
 
 
 def open_store(settings: Settings) -> Store:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.private_data_dir()
     return Store(settings.resolved_database_url(), clock_from_shift(settings.clock_shift))
 
 
@@ -35,7 +36,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bots.runtime.migrate import current, upgrade
 
     url = settings.resolved_database_url()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.private_data_dir()
     upgrade(url)
     out.print(f"database at revision [bold]{current(url)}[/bold]")
     return 0
@@ -58,7 +59,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
     from bots.runtime.dispatch import beat_argv, configure
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.private_data_dir()
     configure(settings).start(beat_argv(args.loglevel))
     return 0
 
@@ -247,13 +248,32 @@ def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
     if not arts:
         err.print(f"[yellow]item {args.item_id} has no artifacts[/yellow]")
         return 1
+    failed = []
     for art in arts:
-        _, data = store.artifact_bytes(art.id)
-        name = Path(art.filename).name or f"artifact-{art.id}"
-        path = target / f"{art.id}-{name}"
-        path.write_bytes(data)
-        out.print(str(path))
+        path = target / f"{art.id}-{safe_filename(art.filename, f'artifact-{art.id}')}"
+        try:
+            _, data = store.artifact_bytes(art.id)
+            write_new_file(path, data)
+        except OSError as exc:
+            failed.append(art.id)
+            err.print(
+                f"[red]artifact {art.id}: not written to {path}: {exc.strerror or exc}[/red]", highlight=False
+            )
+            continue
+        out.print(str(path), highlight=False)
+    if failed:
+        err.print(
+            f"[red]{len(failed)} of {len(arts)} artifacts not exported: {', '.join(map(str, failed))}[/red]"
+        )
+        return 1
     return 0
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Create `path` (never an existing file, never through a symbolic link) readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -346,6 +366,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     install_log_masking()  # IBANs never reach a log of any PortalBots process
+    os.umask(0o077)  # what PortalBots writes (database, PDFs, screenshots, exports) only its user may read
     settings = get_settings()
     os.environ.setdefault("PORTALBOTS_DATA_DIR", str(settings.data_dir))
     try:

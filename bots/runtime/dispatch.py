@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from celery import Celery, signals
@@ -28,7 +27,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     """Redis (or any Celery broker) when PORTALBOTS_BROKER_URL is set; else kombu's filesystem transport."""
     if settings.broker_url:
         return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
-    folder = (settings.data_dir / "broker").resolve()
+    folder = (settings.private_data_dir() / "broker").resolve()
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
@@ -164,8 +163,3 @@ def worker_argv(
 
 def beat_argv(loglevel: str = "INFO") -> list[str]:
     return ["beat", "--loglevel", loglevel]
-
-
-def data_dir_ready(settings: Settings) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings.data_dir

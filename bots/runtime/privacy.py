@@ -7,13 +7,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-# An IBAN: two letters, two check digits, 11 to 30 alphanumerics, possibly grouped by spaces.
-IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# Blanks, URL-encoded blanks (%20, +) between the groups of an IBAN, as forms, URLs and logs write them.
+_GAP = r"(?:[ \t]{1,3}|%20|\+)"
+# An IBAN: two letters, two check digits, 11 to 30 alphanumerics, possibly grouped.
+IBAN_RE = re.compile(rf"\b[A-Z]{{2}}\d{{2}}(?:{_GAP}?[A-Z0-9]){{11,30}}\b")
 
 
 def mask_iban(iban: str) -> str:
     """DE89 3704 0044 0532 0130 00 -> DE89 **** **** **** **30 00 style: country, check digits and last 4 kept."""
-    compact = re.sub(r"\s+", "", iban).upper()
+    compact = re.sub(_GAP, "", iban).upper()
     if len(compact) < 8:
         return "*" * len(compact)
     masked = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]

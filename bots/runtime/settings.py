@@ -97,6 +97,12 @@ class Settings(BaseSettings):
             holiday_state=self.holiday_state if own.holiday_state is None else own.holiday_state,
         )
 
+    def private_data_dir(self) -> Path:
+        """The data folder, created readable by its owner only (it holds the database, PDFs, screenshots)."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        return self.data_dir
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bots.runtime.store import Store
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,3 +128,39 @@ def test_intake_refuses_the_development_token_off_loopback(env: dict[str, str]) 
     env = {k: v for k, v in env.items() if k != "PORTALBOTS_INTAKE_TOKEN"}
     run = portalbots(env, "intake", "--host", "0.0.0.0", "--port", str(free_port()))
     assert run.returncode == 2 and "PORTALBOTS_INTAKE_TOKEN" in run.stderr
+
+
+def test_the_data_folder_and_its_files_are_private(env: dict[str, str], tmp_path: Path) -> None:
+    assert portalbots(env, "db", "upgrade").returncode == 0
+    assert portalbots(env, "submit", "ark-certificates", "--json", json.dumps(REQUEST)).returncode == 0
+    var = tmp_path / "var"
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    files = [p for p in var.rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), [
+        (p, oct(p.stat().st_mode)) for p in files
+    ]
+    folders = [p for p in var.rglob("*") if p.is_dir()]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in folders)
+
+
+def test_export_writes_every_file_safely_or_says_which_failed(env: dict[str, str], tmp_path: Path) -> None:
+    assert portalbots(env, "db", "upgrade").returncode == 0
+    store = Store(f"sqlite:///{tmp_path / 'var' / 'portalbots.db'}")
+    item, _ = store.submit("ark_certificate", {"customer_id": "K1"})
+    names = ["Bescheinigung\x00.pdf", "../../outside.txt", "ok.pdf", "victim.txt"]
+    arts = [store.add_artifact(item.id, f"data {n!r}".encode(), "text/plain", n, "certificate") for n in names]
+    store.dispose()
+    target = tmp_path / "export"
+    target.mkdir()
+    outside = tmp_path / "outside-target.txt"
+    (target / f"{arts[3].id}-victim.txt").symlink_to(outside)  # planted before the export
+
+    run = portalbots(env, "artifacts", "export", str(item.id), str(target))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"artifacts not exported: {arts[3].id}" in " ".join(run.stderr.split())
+    assert not outside.exists()  # the link was not followed
+    written = sorted(p.name for p in target.iterdir() if not p.is_symlink())
+    assert written == sorted([f"{arts[0].id}-Bescheinigung_.pdf", f"{arts[1].id}-outside.txt", f"{arts[2].id}-ok.pdf"])
+    assert not (tmp_path / "outside.txt").exists()
+    assert (target / f"{arts[2].id}-ok.pdf").read_bytes() == b"data 'ok.pdf'"

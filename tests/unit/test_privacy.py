@@ -50,3 +50,25 @@ def test_log_records_are_masked_whatever_the_logger() -> None:
     out = stream.getvalue()
     assert IBAN not in out and "0532" not in out
     assert out.count("DE89 **** **** **** **30 00") == 3
+
+
+def test_url_encoded_and_loosely_spaced_ibans_are_masked() -> None:
+    for written in (
+        "DE89%203704%200044%200532%200130%2000",  # a URL the browser asked for
+        "DE89+3704+0044+0532+0130+00",  # a form field, application/x-www-form-urlencoded
+        "DE89  3704  0044  0532  0130  00",
+        "DE89\t3704 0044\t0532 0130 00",
+    ):
+        masked = mask_text(f"GET /konten?iban={written}&x=1 failed")
+        assert "0532" not in masked and "DE89 **** **** **** **30 00" in masked, masked
+        assert masked.endswith("&x=1 failed")
+
+
+def test_a_traceback_quoting_an_encoded_iban_is_masked() -> None:
+    try:
+        raise RuntimeError("page /vertraege/KV-1/konten/debit?iban=DE89%203704%200044%200532%200130%2000 hung")
+    except RuntimeError as exc:
+        import traceback
+
+        text = mask_text("".join(traceback.format_exception(exc)))
+    assert "0532" not in text and "KV-1" in text
