@@ -105,7 +105,11 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "seed":
         print(server.seed_command(args.customers, args.json, own))
         return 0
-    server.run_forever(own)
+    try:
+        server.run_forever(own)
+    except server.RemoteRefused as exc:
+        err.print(f"[red]{exc}[/red]")
+        return 2
     return 0
 
 

@@ -1,11 +1,16 @@
-"""The sandbox's admin JSON API: a loopback tool for tests and the demo (no login)."""
+"""The sandbox's admin JSON API for tests, the demo and acceptance runs: it shows full IBANs and mailboxes
+and sets fault knobs, so it wants its bearer token, and answers only loopback clients unless the sandbox
+is told to serve beyond loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import ipaddress
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -14,6 +19,7 @@ from sandbox.faults import FaultInjector
 from sandbox.models import AccountChange, MailMessage
 from sandbox.postfach import DEPARTMENT, DEPARTMENTS, POSTFACH
 from sandbox.seed import policy_record, seed
+from sandbox.throttle import LoginThrottle
 
 
 class FlagsUpdate(BaseModel):
@@ -65,8 +71,34 @@ def download_headers(filename: str, inline: bool = False) -> dict[str, str]:
     }
 
 
-def admin_router(db: SandboxDB, faults: FaultInjector) -> APIRouter:
-    router = APIRouter(prefix="/admin")
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def admin_router(
+    db: SandboxDB, faults: FaultInjector, token: str, throttle: LoginThrottle, allow_remote: bool = False
+) -> APIRouter:
+    async def admin_only(request: Request) -> None:
+        client = request.client.host if request.client else ""
+        if not allow_remote and not is_loopback(client):
+            raise HTTPException(403, "the admin API answers loopback clients only")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and given and hmac.compare_digest(given.encode(), token.encode()):
+            throttle.succeeded(client)
+            return
+        wait = throttle.failed(client)
+        await asyncio.sleep(wait)
+        headers = {"WWW-Authenticate": "Bearer"}
+        if wait:
+            headers["Retry-After"] = str(max(1, round(wait)))
+        raise HTTPException(
+            401, "the admin API needs its bearer token (PORTALBOTS_SANDBOX_ADMIN_TOKEN)", headers
+        )
+
+    router = APIRouter(prefix="/admin", dependencies=[Depends(admin_only)])
 
     @router.get("/faults")
     def get_faults() -> dict[str, Any]:

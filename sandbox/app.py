@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,7 @@ from sandbox.postfach import (
     POSTFACH,
 )
 from sandbox.settings import SandboxSettings
+from sandbox.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bestand_session"
@@ -104,7 +106,9 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
 
     app = FastAPI(title="Bestandsführung (Sandbox)", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(admin_router(db, faults))
+    throttle = LoginThrottle(base=settings.sandbox_login_delay)
+    admin_token = settings.sandbox_admin_token.get_secret_value()
+    app.include_router(admin_router(db, faults, admin_token, throttle, settings.sandbox_allow_remote))
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         layout = getattr(request.state, "layout", Layout(faults.faults.alt_layout))
@@ -174,14 +178,19 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
         return render(request, "login.html", title="Anmeldung", next=_safe_next(next), error=None)
 
     @app.post("/login", response_class=HTMLResponse)
-    def login(
+    async def login(
         request: Request,
         username: str = Form(""),
         password: str = Form(""),
         next: str = Form("/suche"),
     ) -> Response:
-        expected = settings.sandbox_password.get_secret_value()
-        if username != settings.sandbox_user or password != expected:
+        client = request.client.host if request.client else ""
+        right_user = hmac.compare_digest(username.encode(), settings.sandbox_user.encode())
+        right_password = hmac.compare_digest(
+            password.encode(), settings.sandbox_password.get_secret_value().encode()
+        )
+        if not (right_user and right_password):
+            await asyncio.sleep(throttle.failed(client))  # repeated wrong logins slow down
             return render(
                 request,
                 "login.html",
@@ -191,7 +200,8 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
                 error="Benutzername oder Kennwort ist falsch.",
                 username=username,
             )
-        token = db.create_session(username, clock.now())
+        throttle.succeeded(client)
+        token = await asyncio.to_thread(db.create_session, username, clock.now())
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax")
         return response

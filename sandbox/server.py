@@ -159,8 +159,20 @@ def seed_command(customers: int, as_json: bool, settings: SandboxSettings) -> st
         return f"{len(summary.customers)} Kunden mit {summary.policy_count} Verträgen angelegt in {db.path}"
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class RemoteRefused(RuntimeError):
+    """The sandbox shows invented customers' full IBANs and mailboxes: beyond loopback only when told."""
+
+
 def run_forever(settings: SandboxSettings) -> None:
     """Serve the web app and the Postfach on the ports from settings until Ctrl-C."""
+    if settings.sandbox_host not in LOOPBACK_HOSTS and not settings.sandbox_allow_remote:
+        raise RemoteRefused(
+            f"refusing to serve the sandbox on {settings.sandbox_host}: it answers loopback only unless "
+            "PORTALBOTS_SANDBOX_ALLOW_REMOTE=true (and then set PORTALBOTS_SANDBOX_ADMIN_TOKEN)"
+        )
     clock = clock_from_shift(settings.clock_shift)
     faults = Faults.from_json(settings.sandbox_faults)
     server = SandboxServer(

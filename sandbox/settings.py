@@ -15,3 +15,11 @@ class SandboxSettings(Settings):
     sandbox_user: str = "robot"
     sandbox_password: SecretStr = SecretStr("robot-pw")
     sandbox_faults: str = Field(default="", description="initial sandbox fault knobs as JSON")
+    sandbox_admin_token: SecretStr = Field(
+        default=SecretStr("dev-sandbox-admin-token"),
+        description="bearer token of the admin API (/admin/…: full IBANs, mailboxes, fault knobs)",
+    )
+    sandbox_allow_remote: bool = Field(
+        default=False, description="serve beyond loopback (a container network); else only 127.0.0.1/::1"
+    )
+    sandbox_login_delay: float = Field(default=1.0, description="seconds of the first slowed-down wrong login")

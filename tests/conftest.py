@@ -165,6 +165,7 @@ class Sandbox:
 
     server: SandboxServer
     clock: FixedClock
+    _admin: httpx.Client | None = None
 
     @property
     def url(self) -> str:
@@ -175,11 +176,22 @@ class Sandbox:
         self.server.faults.reset()
 
     @property
+    def admin(self) -> httpx.Client:
+        """A client of the sandbox's admin API, with its token."""
+        if self._admin is None:
+            self._admin = httpx.Client(base_url=self.url, headers=SANDBOX_ADMIN, timeout=30)
+        return self._admin
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+
+    @property
     def db(self) -> SandboxDB:
         return self.server.db
 
     def set_faults(self, **knobs: Any) -> None:
-        httpx.put(f"{self.url}/admin/faults", json=knobs).raise_for_status()
+        self.admin.put("/admin/faults", json=knobs).raise_for_status()
 
     def insurer_settings(self, **changes: Any) -> InsurerSettings:
         """The insurer's settings pointing at this sandbox."""
@@ -214,10 +226,11 @@ class Sandbox:
 
     def postfach(self, customer: str) -> list[dict[str, Any]]:
         """The messages in a customer's Postfach, as the admin API lists them."""
-        return list(httpx.get(f"{self.url}/admin/postfach/{customer}").json()["messages"])
+        return list(self.admin.get(f"/admin/postfach/{customer}").json()["messages"])
 
 
 SANDBOX_CUSTOMERS = 30
+SANDBOX_ADMIN = {"Authorization": "Bearer dev-sandbox-admin-token"}  # the sandbox's development token
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +238,9 @@ def sandbox_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
     clock = FixedClock(TUESDAY_10)
     settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("sandbox"), _env_file=None)  # type: ignore[call-arg]
     with SandboxServer(settings, clock, customers=SANDBOX_CUSTOMERS) as server:
-        yield Sandbox(server, clock)
+        sandbox = Sandbox(server, clock)
+        yield sandbox
+        sandbox.close()
 
 
 @pytest.fixture

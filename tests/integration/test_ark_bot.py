@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pypdf import PdfReader
 
@@ -79,8 +78,8 @@ def test_family_gets_every_name_in_every_language(rig: Rig) -> None:
     ]  # fmt: skip
     country = {"de": "Thailand", "en": "Thailand", "es": "Tailandia", "fr": "Thaïlande"}
     for attachment, cert in zip(message["attachments"], item.result["certificates"], strict=True):
-        url = f"{sandbox.url}/admin/postfach/{customer}/{message['no']}/attachments/{attachment['idx']}"
-        pdf = httpx.get(url).content
+        url = f"/admin/postfach/{customer}/{message['no']}/attachments/{attachment['idx']}"
+        pdf = sandbox.admin.get(url).content
         text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
         for person in policy["insured_persons"]:  # the persons table has a column for each part
             for part in (person["first_name"], person["last_name"]):

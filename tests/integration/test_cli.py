@@ -113,7 +113,8 @@ def test_sandbox_serves_and_seeds(env: dict[str, str], serving: list[subprocess.
     serving.append(serve(env, "sandbox"))
     health = wait_healthy(f"http://127.0.0.1:{http}/healthz", serving[0])
     assert health["status"] == "ok" and "service_open" in health
-    policy = httpx.get(f"http://127.0.0.1:{http}/admin/policies/ARK-4711-0001").json()
+    admin = {"Authorization": "Bearer dev-sandbox-admin-token"}
+    policy = httpx.get(f"http://127.0.0.1:{http}/admin/policies/ARK-4711-0001", headers=admin).json()
     assert policy["policy"]["line"] == "ARK"
 
 
@@ -122,6 +123,11 @@ def test_intake_refuses_to_start_without_a_real_secret(env: dict[str, str], toke
     run = portalbots({**env, "PORTALBOTS_INTAKE_TOKEN": token}, "intake", "--host", "0.0.0.0")
     assert run.returncode == 2
     assert "PORTALBOTS_INTAKE_TOKEN must be at least 16 characters" in " ".join(run.stderr.split())
+
+
+def test_the_sandbox_serves_beyond_loopback_only_when_told(env: dict[str, str]) -> None:
+    run = portalbots({**env, "PORTALBOTS_SANDBOX_HOST": "0.0.0.0"}, "sandbox")
+    assert run.returncode == 2 and "PORTALBOTS_SANDBOX_ALLOW_REMOTE" in " ".join(run.stderr.split())
 
 
 def test_intake_refuses_the_development_token_off_loopback(env: dict[str, str]) -> None:
@@ -148,7 +154,9 @@ def test_export_writes_every_file_safely_or_says_which_failed(env: dict[str, str
     store = Store(f"sqlite:///{tmp_path / 'var' / 'portalbots.db'}")
     item, _ = store.submit("ark_certificate", {"customer_id": "K1"})
     names = ["Bescheinigung\x00.pdf", "../../outside.txt", "ok.pdf", "victim.txt"]
-    arts = [store.add_artifact(item.id, f"data {n!r}".encode(), "text/plain", n, "certificate") for n in names]
+    arts = [
+        store.add_artifact(item.id, f"data {n!r}".encode(), "text/plain", n, "certificate") for n in names
+    ]
     store.dispose()
     target = tmp_path / "export"
     target.mkdir()
@@ -161,6 +169,8 @@ def test_export_writes_every_file_safely_or_says_which_failed(env: dict[str, str
     assert f"artifacts not exported: {arts[3].id}" in " ".join(run.stderr.split())
     assert not outside.exists()  # the link was not followed
     written = sorted(p.name for p in target.iterdir() if not p.is_symlink())
-    assert written == sorted([f"{arts[0].id}-Bescheinigung_.pdf", f"{arts[1].id}-outside.txt", f"{arts[2].id}-ok.pdf"])
+    assert written == sorted(
+        [f"{arts[0].id}-Bescheinigung_.pdf", f"{arts[1].id}-outside.txt", f"{arts[2].id}-ok.pdf"]
+    )
     assert not (tmp_path / "outside.txt").exists()
     assert (target / f"{arts[2].id}-ok.pdf").read_bytes() == b"data 'ok.pdf'"

@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import BaseModel
 from pypdf import PdfReader
@@ -141,8 +140,8 @@ def test_a_letter_reaches_the_postfach_once_even_after_a_crash(rig: Rig) -> None
     messages = rig.sandbox.postfach("K100001")
     assert len(messages) == before + 1 and messages[-1]["duplicates"] == 1
     assert messages[-1]["message_id"] == message_id("policy_letter", first.reference)
-    url = f"{rig.sandbox.url}/admin/postfach/K100001/{messages[-1]['no']}/attachments/0"
-    text = PdfReader(io.BytesIO(httpx.get(url).content)).pages[0].extract_text()
+    url = f"/admin/postfach/K100001/{messages[-1]['no']}/attachments/0"
+    text = PdfReader(io.BytesIO(rig.sandbox.admin.get(url).content)).pages[0].extract_text()
     assert "ARK-4711-0001" in text and "Łucja Öztürk-Şahin" in text and "Beispiel Krankenversicherung" in text
 
     # run once more (a duplicate broker message after the end): nothing is sent again

@@ -138,8 +138,12 @@ def test_an_empty_or_short_token_refuses_to_serve(store: Store, settings: Settin
         create_intake_app(store, Registry([EchoBot()]), Recorder(), unset)
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer \t", "bearer", "Basic czNjcmV0LXRlc3QtdG9rZW4="])
-def test_an_empty_or_other_credential_is_never_accepted(client: httpx.Client, store: Store, header: str) -> None:
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Bearer \t", "bearer", "Basic czNjcmV0LXRlc3QtdG9rZW4="]
+)
+def test_an_empty_or_other_credential_is_never_accepted(
+    client: httpx.Client, store: Store, header: str
+) -> None:
     # http.client sends the header as given (httpx refuses trailing blanks)
     url = httpx.URL(str(client.base_url))
     conn = http.client.HTTPConnection(url.host, url.port, timeout=10)

@@ -85,7 +85,9 @@ def test_ark_requests_are_as_strict_as_the_form(
 def test_the_schema_states_the_rules(client: httpx.Client) -> None:
     doc = client.get("/openapi.json").json()
     schema = doc["components"]["schemas"]["ArkRequest"]["properties"]
-    assert schema["travel_start"]["format"] == "date" and "YYYY-MM-DD" in schema["travel_start"]["description"]
+    assert (
+        schema["travel_start"]["format"] == "date" and "YYYY-MM-DD" in schema["travel_start"]["description"]
+    )
     assert "not before travel_start" in schema["travel_end"]["description"]
     assert "XK" not in schema["country"]["enum"] and len(schema["country"]["enum"]) == 249
     assert schema["languages"]["uniqueItems"] is True

@@ -24,6 +24,11 @@ def server(sandbox: Sandbox) -> SandboxServer:
     return sandbox.server
 
 
+@pytest.fixture
+def admin(sandbox: Sandbox) -> httpx.Client:
+    return sandbox.admin
+
+
 def certificate_mail(to: str, message_id: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = "portalbots@portalbots.test"
@@ -41,10 +46,12 @@ def send(server: SandboxServer, msg: EmailMessage) -> None:
         client.send_message(msg)
 
 
-def test_message_with_two_attachments_arrives_byte_identical(server: SandboxServer) -> None:
+def test_message_with_two_attachments_arrives_byte_identical(
+    server: SandboxServer, admin: httpx.Client
+) -> None:
     send(server, certificate_mail(postfach_address("K100001")))
 
-    body = httpx.get(f"{server.url}/admin/postfach/K100001").json()
+    body = admin.get("/admin/postfach/K100001").json()
     assert body["mailbox"] == "K100001"
     (message,) = body["messages"]
     assert message["subject"] == "Ihre Reiseversicherungsbescheinigung – Łódź & Kraków"
@@ -55,13 +62,13 @@ def test_message_with_two_attachments_arrives_byte_identical(server: SandboxServ
     ]
     for original, meta in zip((PDF, PNG), message["attachments"], strict=True):
         assert meta["sha256"] == hashlib.sha256(original).hexdigest()
-        raw = httpx.get(f"{server.url}/admin/postfach/K100001/{message['no']}/attachments/{meta['idx']}")
+        raw = admin.get(f"/admin/postfach/K100001/{message['no']}/attachments/{meta['idx']}")
         assert raw.status_code == 200
         assert raw.content == original
         stored = server.db.attachment(POSTFACH, "K100001", message["no"], meta["idx"])
         assert stored is not None and stored[2] == original
 
-    assert httpx.get(f"{server.url}/admin/postfach/K100001/{message['no']}/attachments/9").status_code == 404
+    assert admin.get(f"/admin/postfach/K100001/{message['no']}/attachments/9").status_code == 404
 
 
 def test_message_is_shown_in_the_postfach_ui(server: SandboxServer) -> None:
@@ -99,10 +106,10 @@ def test_same_message_id_twice_is_stored_once(server: SandboxServer) -> None:
     assert next(m for m in messages if m.message_id == message_id).duplicates == 1
 
 
-def test_forwarded_claim_lands_in_the_department_mailbox(server: SandboxServer) -> None:
+def test_forwarded_claim_lands_in_the_department_mailbox(server: SandboxServer, admin: httpx.Client) -> None:
     send(server, certificate_mail(department_address("Zusatz")))
-    body = httpx.get(f"{server.url}/admin/mailboxes/zusatz").json()
+    body = admin.get("/admin/mailboxes/zusatz").json()
     assert [len(m["attachments"]) for m in body["messages"]] == [2]
     no = body["messages"][0]["no"]
-    assert httpx.get(f"{server.url}/admin/mailboxes/zusatz/{no}/attachments/0").content == PDF
+    assert admin.get(f"/admin/mailboxes/zusatz/{no}/attachments/0").content == PDF
     assert server.db.messages(DEPARTMENT, "voll") == []

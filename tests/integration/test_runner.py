@@ -199,7 +199,9 @@ def test_each_target_system_has_its_own_calendar(store: Store, settings: Setting
         systems = ("policy_admin", "mail_gateway")
 
     own = settings.model_copy(
-        update={"systems": {"mail_gateway": SystemHours(service_hours="mon-fri 09:00-17:00", closing_days="")}}
+        update={
+            "systems": {"mail_gateway": SystemHours(service_hours="mon-fri 09:00-17:00", closing_days="")}
+        }
     )
     runner = Runner(store, Registry([TwoSystems()]), own, clock, middleware=[], rng=random.Random(1))
     assert runner.calendar("policy_admin").is_open(berlin(2026, 11, 24, 8, 0))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from bots.runtime.clock import FixedClock
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
-from tests.conftest import MONDAY_07, SATURDAY_23, TUESDAY_10, Sandbox
+from tests.conftest import MONDAY_07, SANDBOX_ADMIN, SATURDAY_23, TUESDAY_10, Sandbox
 
 VALID_IBAN = "DE89370400440532013000"  # the well-known Commerzbank example IBAN
 
@@ -38,6 +40,12 @@ def clock(sandbox: Sandbox) -> FixedClock:
 @pytest.fixture
 def server(sandbox: Sandbox) -> SandboxServer:
     return sandbox.server
+
+
+@pytest.fixture
+def admin(server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=SANDBOX_ADMIN, timeout=10) as client:
+        yield client
 
 
 @pytest.fixture
@@ -158,7 +166,9 @@ def test_policy_page_shows_contract_data_and_every_insured_person(
     assert 'id="critical-process"' in kv
 
 
-def test_account_change_is_validated_and_stored(web: httpx.Client, server: SandboxServer) -> None:
+def test_account_change_is_validated_and_stored(
+    web: httpx.Client, server: SandboxServer, admin: httpx.Client
+) -> None:
     number = "KV-4712-0001"
     before = server.db.account(number, "debit")
     assert before is not None
@@ -188,7 +198,7 @@ def test_account_change_is_validated_and_stored(web: httpx.Client, server: Sandb
     assert (stored.iban, stored.bic, stored.holder) == (VALID_IBAN, "COBADEFFXXX", "Łucja Öztürk-Şahin")
     assert server.db.account(number, "credit") != stored  # only the debit account changed
 
-    changes = web.get("/admin/account-changes", params={"policy_number": number}).json()
+    changes = admin.get("/admin/account-changes", params={"policy_number": number}).json()
     assert len(changes) == 1
     assert changes[0]["old_iban"] == before.iban
     assert changes[0]["new_iban"] == VALID_IBAN
@@ -203,7 +213,9 @@ def test_komposit_policy_has_no_credit_account_to_change(web: httpx.Client) -> N
     assert response.status_code == 422
 
 
-def test_operator_sets_and_clears_flags(web: httpx.Client, server: SandboxServer) -> None:
+def test_operator_sets_and_clears_flags(
+    web: httpx.Client, server: SandboxServer, admin: httpx.Client
+) -> None:
     number = "ARK-4711-0002"
     response = web.post(f"/vertraege/{number}/kennzeichen", data={"dunning_active": "1"})
     assert response.status_code == 303
@@ -211,19 +223,19 @@ def test_operator_sets_and_clears_flags(web: httpx.Client, server: SandboxServer
     assert values(page, "dunning-active") == ["true"]
     assert values(page, "cancellation-pending") == ["false"]
     assert 'id="flags-saved"' in page
-    assert web.get(f"/admin/policies/{number}").json()["flags"] == {
+    assert admin.get(f"/admin/policies/{number}").json()["flags"] == {
         "dunning_active": True,
         "cancellation_pending": False,
     }
 
-    cleared = web.put(f"/admin/policies/{number}/flags", json={"dunning_active": False})
+    cleared = admin.put(f"/admin/policies/{number}/flags", json={"dunning_active": False})
     assert cleared.json() == {"dunning_active": False, "cancellation_pending": False}
     policy = server.db.policy(number)
     assert policy is not None and not policy.dunning_active
 
 
 def test_closed_outside_service_hours_and_open_again_monday(
-    web: httpx.Client, anon: httpx.Client, clock: FixedClock
+    web: httpx.Client, anon: httpx.Client, clock: FixedClock, admin: httpx.Client
 ) -> None:
     clock.set(SATURDAY_23)
     for client, path in ((web, "/vertraege/ARK-4711-0001"), (anon, "/login"), (anon, "/suche")):
@@ -235,62 +247,66 @@ def test_closed_outside_service_hours_and_open_again_monday(
         assert "Montag, 30.11.2026, 07:00 Uhr" in response.text
         assert int(response.headers["Retry-After"]) == 32 * 3600  # Saturday 23:00 to Monday 07:00
     assert anon.get("/healthz").json()["service_open"] is False
-    assert anon.get("/admin/faults").status_code == 200
+    assert admin.get("/admin/faults").status_code == 200
     assert anon.get("/static/sandbox.css").status_code == 200
 
     clock.set(MONDAY_07)
     assert web.get("/vertraege/ARK-4711-0001").status_code == 200
 
 
-def test_force_open_and_force_closed(web: httpx.Client, clock: FixedClock) -> None:
-    web.put("/admin/faults", json={"force_closed": True})
+def test_force_open_and_force_closed(web: httpx.Client, clock: FixedClock, admin: httpx.Client) -> None:
+    admin.put("/admin/faults", json={"force_closed": True})
     closed = web.get("/suche")
     assert closed.status_code == 503
     assert values(closed.text, "next-opening") == [""]
 
     clock.set(SATURDAY_23)
-    web.put("/admin/faults", json={"force_closed": False, "force_open": True})
+    admin.put("/admin/faults", json={"force_closed": False, "force_open": True})
     assert web.get("/suche").status_code == 200
 
 
-def test_error_rate_one_answers_500_everywhere_but_admin(web: httpx.Client) -> None:
-    assert web.put("/admin/faults", json={"error_rate": 1.0}).json()["error_rate"] == 1.0
+def test_error_rate_one_answers_500_everywhere_but_admin(web: httpx.Client, admin: httpx.Client) -> None:
+    assert admin.put("/admin/faults", json={"error_rate": 1.0}).json()["error_rate"] == 1.0
     for path in ("/suche", "/kunden/K100001", "/vertraege/ARK-4711-0001"):
         response = web.get(path)
         assert response.status_code == 500
         assert '<body id="system-error">' in response.text
-    assert web.get("/admin/faults").status_code == 200
+    assert admin.get("/admin/faults").status_code == 200
     assert web.get("/healthz").status_code == 200
 
-    web.put("/admin/faults", json={"error_rate": 0.5, "error_seed": 3})
+    admin.put("/admin/faults", json={"error_rate": 0.5, "error_seed": 3})
     statuses = [web.get("/suche").status_code for _ in range(40)]
     assert set(statuses) == {200, 500}
 
 
-def test_latency_delays_pages(web: httpx.Client) -> None:
-    web.put("/admin/faults", json={"latency_ms": 400})
+def test_latency_delays_pages(web: httpx.Client, admin: httpx.Client) -> None:
+    admin.put("/admin/faults", json={"latency_ms": 400})
     started = time.monotonic()
     assert web.get("/suche").status_code == 200
     assert time.monotonic() - started >= 0.4
     started = time.monotonic()
-    web.get("/admin/faults")
+    admin.get("/admin/faults")
     assert time.monotonic() - started < 0.4
 
 
-def test_hanging_path_never_answers_until_released(web: httpx.Client, server: SandboxServer) -> None:
-    web.put("/admin/faults", json={"hang_paths": ["/vertraege/"]})
+def test_hanging_path_never_answers_until_released(
+    web: httpx.Client, server: SandboxServer, admin: httpx.Client
+) -> None:
+    admin.put("/admin/faults", json={"hang_paths": ["/vertraege/"]})
     with pytest.raises(httpx.ReadTimeout):
         web.get("/vertraege/ARK-4711-0001", timeout=0.5)
     assert web.get("/suche").status_code == 200
-    web.post("/admin/faults/reset")
+    admin.post("/admin/faults/reset")
     assert web.get("/vertraege/ARK-4711-0001").status_code == 200
 
 
-def test_alt_layout_changes_ids_and_data_fields(web: httpx.Client, anon: httpx.Client) -> None:
+def test_alt_layout_changes_ids_and_data_fields(
+    web: httpx.Client, anon: httpx.Client, admin: httpx.Client
+) -> None:
     normal = anon.get("/login").text
     assert 'id="username"' in normal and 'id="login-submit"' in normal
 
-    web.put("/admin/faults", json={"alt_layout": True})
+    admin.put("/admin/faults", json={"alt_layout": True})
     alt = anon.get("/login").text
     assert 'id="username"' not in alt
     assert 'id="v2-username"' in alt and 'id="v2-login-submit"' in alt
@@ -301,18 +317,20 @@ def test_alt_layout_changes_ids_and_data_fields(web: httpx.Client, anon: httpx.C
     assert 'id="v2-account-debit-iban"' in policy
 
 
-def test_admin_faults_api_validates_knobs(anon: httpx.Client) -> None:
-    assert anon.get("/admin/faults").json()["error_rate"] == 0.0
-    assert anon.put("/admin/faults", json={"nonsense": 1}).status_code == 422
-    assert anon.put("/admin/faults", json={"error_rate": 2}).status_code == 422
-    assert anon.put("/admin/faults", json=[1]).status_code == 422
-    assert anon.put("/admin/faults", json={"latency_ms": 5}).json()["latency_ms"] == 5
-    assert anon.put("/admin/faults", json={"alt_layout": True}).json()["latency_ms"] == 5  # kept
-    assert anon.post("/admin/faults/reset").json()["latency_ms"] == 0
+def test_admin_faults_api_validates_knobs(anon: httpx.Client, admin: httpx.Client) -> None:
+    assert admin.get("/admin/faults").json()["error_rate"] == 0.0
+    assert admin.put("/admin/faults", json={"nonsense": 1}).status_code == 422
+    assert admin.put("/admin/faults", json={"error_rate": 2}).status_code == 422
+    assert admin.put("/admin/faults", json=[1]).status_code == 422
+    assert admin.put("/admin/faults", json={"latency_ms": 5}).json()["latency_ms"] == 5
+    assert admin.put("/admin/faults", json={"alt_layout": True}).json()["latency_ms"] == 5  # kept
+    assert admin.post("/admin/faults/reset").json()["latency_ms"] == 0
 
 
-def test_admin_policy_json_matches_the_database(anon: httpx.Client, server: SandboxServer) -> None:
-    body = anon.get("/admin/policies/ARK-4711-0001").json()
+def test_admin_policy_json_matches_the_database(
+    anon: httpx.Client, server: SandboxServer, admin: httpx.Client
+) -> None:
+    body = admin.get("/admin/policies/ARK-4711-0001").json()
     assert body["policy"]["policy_number"] == "ARK-4711-0001"
     assert body["policy"]["customer_id"] == "K100001"
     assert body["policy"]["max_trip_days"] == 42
@@ -321,16 +339,63 @@ def test_admin_policy_json_matches_the_database(anon: httpx.Client, server: Sand
     ]
     assert {a["role"] for a in body["accounts"]} == {"debit", "credit"}
     assert body["flags"] == {"dunning_active": False, "cancellation_pending": False}
-    assert anon.get("/admin/policies/NOPE-1").status_code == 404
-    assert anon.get("/admin/postfach/K999999").status_code == 404
-    assert anon.get("/admin/mailboxes/zahn").status_code == 404
-    assert anon.get("/admin/mailboxes/voll").json() == {"mailbox": "voll", "messages": []}
+    assert admin.get("/admin/policies/NOPE-1").status_code == 404
+    assert admin.get("/admin/postfach/K999999").status_code == 404
+    assert admin.get("/admin/mailboxes/zahn").status_code == 404
+    assert admin.get("/admin/mailboxes/voll").json() == {"mailbox": "voll", "messages": []}
 
 
 def test_admin_seed_replaces_the_data(tmp_path: Path) -> None:
     settings = SandboxSettings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
     with SandboxServer(settings, FixedClock(TUESDAY_10), customers=2) as server:
-        summary = httpx.post(f"{server.url}/admin/seed", json={"customers": 4}).json()
+        summary = httpx.post(f"{server.url}/admin/seed", json={"customers": 4}, headers=SANDBOX_ADMIN).json()
         assert summary["customer_count"] == 4
         assert server.db.customer_count() == 4
-        assert httpx.post(f"{server.url}/admin/seed", json={"customers": -1}).status_code == 422
+        refused = httpx.post(f"{server.url}/admin/seed", json={"customers": -1}, headers=SANDBOX_ADMIN)
+        assert refused.status_code == 422
+
+
+def test_the_admin_api_wants_its_token(anon: httpx.Client) -> None:
+    for path in ("/admin/faults", "/admin/postfach/K100001", "/admin/policies/ARK-4711-0001"):
+        refused = anon.get(path)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+        assert "IBAN" not in refused.text and "iban" not in refused.text
+    assert anon.put("/admin/faults", json={"force_closed": True}).status_code == 401
+    assert (
+        anon.get("/admin/faults", headers={"Authorization": "Bearer dev-sandbox-admin-tokeN"}).status_code
+        == 401
+    )
+
+
+def test_wrong_logins_slow_down(tmp_path: Path) -> None:
+    settings = SandboxSettings(data_dir=tmp_path, sandbox_login_delay=0.2, _env_file=None)  # type: ignore[call-arg]
+    with (
+        SandboxServer(settings, FixedClock(TUESDAY_10), customers=1) as server,
+        httpx.Client(base_url=server.url) as c,
+    ):
+        waits = []
+        for _ in range(5):
+            started = time.monotonic()
+            r = c.post("/login", data={"username": "robot", "password": "falsch"})
+            assert r.status_code == 401
+            waits.append(time.monotonic() - started)
+        # three at once, then 0.2 s and 0.4 s (lower bounds only: a busy machine is slower, never faster)
+        assert waits[3] >= 0.2 and waits[4] >= 0.4
+        assert c.get("/admin/faults", headers={"Authorization": "Bearer nope"}).status_code == 401
+        slowed = c.get("/admin/faults", headers={"Authorization": "Bearer nope"})
+        assert int(slowed.headers["Retry-After"]) >= 1
+        ok = c.post("/login", data={"username": "robot", "password": "robot-pw"}, follow_redirects=False)
+        assert ok.status_code == 303
+
+
+def test_the_admin_api_refuses_clients_beyond_loopback(tmp_path: Path) -> None:
+    settings = SandboxSettings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+
+    async def status_from(app: Any, host: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(host, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+            return (await c.get("/admin/faults", headers=SANDBOX_ADMIN)).status_code
+
+    with SandboxServer(settings, FixedClock(TUESDAY_10), customers=1) as server:
+        assert asyncio.run(status_from(server.app, "192.0.2.7")) == 403
+        assert asyncio.run(status_from(server.app, "127.0.0.1")) == 200

@@ -147,7 +147,9 @@ def test_compose_file_agrees_with_the_cli() -> None:
 
     with pytest.raises(MissingVariable, match="PORTALBOTS_INTAKE_TOKEN"):
         service_env(services["migrate"], {})
-    variables = {"PORTALBOTS_INTAKE_TOKEN": "secret"}
+    with pytest.raises(MissingVariable, match="PORTALBOTS_SANDBOX_ADMIN_TOKEN"):
+        service_env(services["sandbox"], {"PORTALBOTS_INTAKE_TOKEN": "secret"})
+    variables = {"PORTALBOTS_INTAKE_TOKEN": "secret", "PORTALBOTS_SANDBOX_ADMIN_TOKEN": "admin-secret"}
     envs = {name: service_env(s, variables) for name, s in ours.items()}
     for name, env in envs.items():
         assert env["PORTALBOTS_INTAKE_TOKEN"] == "secret", name
@@ -386,10 +388,10 @@ def wait_healthy(topology: Topology, proc: Process, url: str) -> dict[str, Any]:
     pytest.fail(f"{proc.name} did not answer on {url}{topology.tails()}")
 
 
-def ark_policies(sandbox_url: str) -> list[tuple[str, dict[str, Any]]]:
+def ark_policies(sandbox_url: str, admin: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
     """Active, unended ARK policies of the seeded customers, from the sandbox's admin API."""
     # the sandbox seeds 50 customers into an empty database; seeding the same again returns them
-    seeded = httpx.post(f"{sandbox_url}/admin/seed", json={"customers": 50}, timeout=60)
+    seeded = httpx.post(f"{sandbox_url}/admin/seed", json={"customers": 50}, headers=admin, timeout=60)
     seeded.raise_for_status()
     found = [
         (c["customer_id"], p)
@@ -445,14 +447,16 @@ def test_compose_topology_serves_fifty_requests(
     token = secrets.token_urlsafe(24)
 
     # the environment of every service, first without the clock shift to find the Tuesday
-    raw_envs = {n: service_env(s, {"PORTALBOTS_INTAKE_TOKEN": token}) for n, s in ours.items()}
+    admin_token = secrets.token_urlsafe(24)
+    secrets_ = {"PORTALBOTS_INTAKE_TOKEN": token, "PORTALBOTS_SANDBOX_ADMIN_TOKEN": admin_token}
+    raw_envs = {n: service_env(s, secrets_) for n, s in ours.items()}
     ports = {int(v): free_port() for env in raw_envs.values() for k, v in env.items() if k.endswith("_PORT")}
     data_dir = tmp_path / "var"
     local = dict(database_url=fresh_database, broker_url=fresh_broker, data_dir=data_dir)
     now = datetime.now(UTC)
     tuesday = open_tuesday(now, localize(raw_envs["migrate"], service_names, ports, **local))
     shift = f"{(tuesday - now).total_seconds():.3f}"
-    variables = {"PORTALBOTS_INTAKE_TOKEN": token, "PORTALBOTS_CLOCK_SHIFT": shift}
+    variables = {**secrets_, "PORTALBOTS_CLOCK_SHIFT": shift}
     envs = {n: localize(service_env(s, variables), service_names, ports, **local) for n, s in ours.items()}
     assert {env["PORTALBOTS_CLOCK_SHIFT"] for env in envs.values()} == {shift}
     chromium = envs["worker-ark-certificate"]["PORTALBOTS_CHROMIUM_PATH"]
@@ -494,9 +498,10 @@ def test_compose_topology_serves_fifty_requests(
         # the portal and the bots reach intake and sandbox at the addresses the environment names
         intake_url = f"http://{LOOPBACK}:{envs[intake_name]['PORTALBOTS_INTAKE_PORT']}"
         sandbox_url = envs[worker_name]["PORTALBOTS_SANDBOX_URL"]
+        admin = {"Authorization": f"Bearer {admin_token}"}
 
         # the portal sends 50 valid requests
-        bodies = ark_requests(ark_policies(sandbox_url), sandbox_now)
+        bodies = ark_requests(ark_policies(sandbox_url, admin), sandbox_now)
         portal = httpx.Client(base_url=intake_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         items: dict[int, dict[str, Any]] = {}
         with portal:
@@ -532,7 +537,8 @@ def test_compose_topology_serves_fifty_requests(
         for item_id, body in items.items():
             per_customer[body["customer_id"]].append(item_id)
         for customer, ids in per_customer.items():
-            messages = httpx.get(f"{sandbox_url}/admin/postfach/{customer}", timeout=30).json()["messages"]
+            answer = httpx.get(f"{sandbox_url}/admin/postfach/{customer}", headers=admin, timeout=30)
+            messages = answer.json()["messages"]
             got = Counter(m["message_id"] for m in messages)
             expected = Counter(statuses[i]["result"]["message_id"] for i in ids)
             assert got == expected, f"Postfach of {customer}: {got} != {expected}"
