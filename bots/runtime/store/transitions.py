@@ -1,0 +1,102 @@
+"""The only way an item changes state: checked against the transition table, versioned, and logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from bots.runtime import schema as t
+from bots.runtime.errors import NotFound, StaleVersion
+from bots.runtime.states import Status, check_transition
+from bots.runtime.store import events
+from bots.runtime.store.engine import param
+
+_HELD_UPDATES: dict[tuple[tuple[str, bool], ...], sa.Update] = {}
+
+
+def _held_update(values: dict[str, Any]) -> sa.Update:
+    """The statement that ends a held run setting `values` (their keys; literal values become parameters,
+    SQL expressions stay in the statement), built once per set of keys."""
+    key = tuple(sorted((k, isinstance(v, sa.ColumnElement)) for k, v in values.items()))
+    stmt = _HELD_UPDATES.get(key)
+    if stmt is None:
+        sets: dict[str, Any] = {
+            "status": param("p_status", t.items.c.status),
+            "version": t.items.c.version + 1,
+            "updated_at": param("p_now", t.items.c.updated_at),
+        }
+        for name, expression in key:
+            sets[name] = values[name] if expression else param(f"p_{name}", t.items.c[name])
+        stmt = (
+            sa.update(t.items)
+            .where(
+                t.items.c.id == param("p_item_id", t.items.c.id),
+                t.items.c.status == Status.RUNNING.value,
+                t.items.c.lease_owner == param("p_owner", t.items.c.lease_owner),
+            )
+            .values(sets)
+            .returning(*t.items.c)
+        )
+        _HELD_UPDATES[key] = stmt
+    return stmt
+
+
+def item_row(conn: Connection, item_id: int) -> Row[Any]:
+    row = conn.execute(sa.select(t.items).where(t.items.c.id == item_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no work item {item_id}")
+    return row
+
+
+def transition(
+    conn: Connection,
+    item_id: int,
+    to: Status,
+    actor: str,
+    reason: str,
+    now: datetime,
+    *,
+    expected_version: int | None = None,
+    values: dict[str, Any] | None = None,
+) -> Row[Any]:
+    """Change an item no live worker holds (an operator, a clerk, maintenance); a worker ends its own run
+    through held_transition."""
+    current = item_row(conn, item_id)
+    check_transition(Status(current.status), to)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion(f"item {item_id} is at version {current.version}, not {expected_version}")
+    row = conn.execute(
+        sa.update(t.items)
+        .where(t.items.c.id == item_id, t.items.c.version == current.version)
+        .values(status=to.value, version=current.version + 1, updated_at=now, **(values or {}))
+        .returning(*t.items.c)
+    ).one_or_none()
+    if row is None:
+        raise StaleVersion(f"item {item_id} was changed by someone else (lease lost or newer version)")
+    events.record(conn, "item", item_id, current.queue, Status(current.status), to, actor, reason, now)
+    return row
+
+
+def held_transition(
+    conn: Connection,
+    item_id: int,
+    to: Status,
+    actor: str,
+    reason: str,
+    now: datetime,
+    owner: str,
+    values: dict[str, Any],
+) -> Row[Any]:
+    """A worker ends its own run: one conditional update, no read before it (the hot path)."""
+    check_transition(Status.RUNNING, to)
+    params = {f"p_{k}": v for k, v in values.items() if not isinstance(v, sa.ColumnElement)}
+    params.update(p_item_id=item_id, p_owner=owner, p_status=to.value, p_now=now)
+    row = conn.execute(_held_update(values), params).one_or_none()
+    if row is None:
+        item_row(conn, item_id)  # NotFound for an unknown item
+        raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
+    events.record(conn, "item", item_id, row.queue, Status.RUNNING, to, actor, reason, now)
+    return row
