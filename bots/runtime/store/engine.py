@@ -66,8 +66,3 @@ class StoreBase:
 
     def now(self) -> datetime:
         return utc(self.clock.now())
-
-
-def param(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
-    """A bind parameter typed like `column`, for statements built once and given values at execution."""
-    return sa.bindparam(name, type_=column.type)

@@ -15,8 +15,6 @@ from bots.runtime.store.engine import StoreBase
 
 SYSTEM_ACTOR = "system"
 
-_INSERT_EVENT = sa.insert(t.events)
-
 
 def record(
     conn: Connection,
@@ -31,18 +29,17 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        _INSERT_EVENT,
-        {
-            "at": now,
-            "actor": actor,
-            "subject": subject,
-            "subject_id": str(subject_id),
-            "queue": queue,
-            "from_state": str(from_state) if from_state is not None else None,
-            "to_state": str(to_state) if to_state is not None else None,
-            "reason": reason,
-            "detail": detail or {},
-        },
+        sa.insert(t.events).values(
+            at=now,
+            actor=actor,
+            subject=subject,
+            subject_id=str(subject_id),
+            queue=queue,
+            from_state=str(from_state) if from_state is not None else None,
+            to_state=str(to_state) if to_state is not None else None,
+            reason=reason,
+            detail=detail or {},
+        )
     )
 
 

@@ -21,8 +21,6 @@ from bots.runtime.store.artifacts import Upload
 from bots.runtime.store.engine import StoreBase
 from bots.runtime.store.events import SYSTEM_ACTOR
 
-_INSERT_ITEM = sa.insert(t.items).returning(*t.items.c)
-
 
 def request_hash(payload: dict[str, Any], uploads: Sequence[Upload] = ()) -> str:
     h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
@@ -54,23 +52,24 @@ class ItemStore(StoreBase):
         try:
             with self._write() as conn:
                 row = conn.execute(
-                    _INSERT_ITEM,  # parameters at execution: the compiled statement is cached
-                    {
-                        "queue": queue,
-                        "reference": ref,
-                        "request_hash": digest,
-                        "customer_id": customer_id,
-                        "priority": priority,
-                        "status": Status.PENDING.value,
-                        "due_at": now + due_in if due_in else None,
-                        "attempts": 0,
-                        "max_attempts": max_attempts,
-                        "payload": payload,
-                        "progress": {},
-                        "version": 1,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
+                    sa.insert(t.items)
+                    .values(
+                        queue=queue,
+                        reference=ref,
+                        request_hash=digest,
+                        customer_id=customer_id,
+                        priority=priority,
+                        status=Status.PENDING.value,
+                        due_at=now + due_in if due_in else None,
+                        attempts=0,
+                        max_attempts=max_attempts,
+                        payload=payload,
+                        progress={},
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(*t.items.c)
                 ).one()
                 for up in uploads:
                     artifacts.add(conn, row.id, up.data, up.media_type, up.filename, "upload", now)

@@ -8,16 +8,7 @@ from sqlalchemy.engine import Connection
 from bots.runtime import schema as t
 from bots.runtime.models import QueueState
 from bots.runtime.store import events, rows
-from bots.runtime.store.engine import StoreBase, param
-
-_RESET_ERROR_RUN = (
-    sa.update(t.queue_states)
-    .where(
-        t.queue_states.c.queue == param("p_queue", t.queue_states.c.queue),
-        t.queue_states.c.consecutive_errors > 0,
-    )
-    .values(consecutive_errors=0)
-)
+from bots.runtime.store.engine import StoreBase
 
 
 def paused(queue: sa.ColumnElement[str]) -> sa.Exists:
@@ -31,7 +22,11 @@ def paused(queue: sa.ColumnElement[str]) -> sa.Exists:
 
 def reset_error_run(conn: Connection, queue: str) -> None:
     """A run that ended done ends the queue's run of system errors."""
-    conn.execute(_RESET_ERROR_RUN, {"p_queue": queue})
+    conn.execute(
+        sa.update(t.queue_states)
+        .where(t.queue_states.c.queue == queue, t.queue_states.c.consecutive_errors > 0)
+        .values(consecutive_errors=0)
+    )
 
 
 def _ensure_row(conn: Connection, queue: str) -> None:

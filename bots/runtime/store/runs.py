@@ -12,31 +12,7 @@ from bots.runtime.errors import InvalidTransition, StaleVersion
 from bots.runtime.models import Case, ItemError, WorkItem
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import cases, events, queues, rows, transitions
-from bots.runtime.store.engine import StoreBase, param
-
-_CLAIM_VALUES: dict[str, Any] = {
-    "status": Status.RUNNING.value,
-    "lease_owner": param("p_owner", t.items.c.lease_owner),
-    "lease_expires": param("p_expires", t.items.c.lease_expires),
-    "attempts": t.items.c.attempts + 1,
-    "defer_reason": None,
-    "not_before": None,
-    "version": t.items.c.version + 1,
-    "updated_at": param("p_now", t.items.c.updated_at),
-}
-
-# Built once, parameters given at execution: a claim is the hottest statement of all.
-_CLAIM = (
-    sa.update(t.items)
-    .where(
-        t.items.c.id == param("p_item_id", t.items.c.id),
-        t.items.c.status == Status.PENDING.value,
-        sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= param("p_now", t.items.c.not_before)),
-        ~queues.paused(t.items.c.queue),
-    )
-    .values(_CLAIM_VALUES)
-    .returning(*t.items.c)
-)
+from bots.runtime.store.engine import StoreBase
 
 
 def _claim_values(owner: str, lease: timedelta, now: datetime) -> dict[str, Any]:
@@ -94,7 +70,15 @@ class RunStore(StoreBase):
         now = self.now()
         with self._write() as conn:
             row = conn.execute(
-                _CLAIM, {"p_item_id": item_id, "p_owner": owner, "p_now": now, "p_expires": now + lease}
+                sa.update(t.items)
+                .where(
+                    t.items.c.id == item_id,
+                    t.items.c.status == Status.PENDING.value,
+                    sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
+                    ~queues.paused(t.items.c.queue),
+                )
+                .values(_claim_values(owner, lease, now))
+                .returning(*t.items.c)
             ).one_or_none()
             if row is None:
                 return None

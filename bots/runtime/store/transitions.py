@@ -12,36 +12,6 @@ from bots.runtime import schema as t
 from bots.runtime.errors import NotFound, StaleVersion
 from bots.runtime.states import Status, check_transition
 from bots.runtime.store import events
-from bots.runtime.store.engine import param
-
-_HELD_UPDATES: dict[tuple[tuple[str, bool], ...], sa.Update] = {}
-
-
-def _held_update(values: dict[str, Any]) -> sa.Update:
-    """The statement that ends a held run setting `values` (their keys; literal values become parameters,
-    SQL expressions stay in the statement), built once per set of keys."""
-    key = tuple(sorted((k, isinstance(v, sa.ColumnElement)) for k, v in values.items()))
-    stmt = _HELD_UPDATES.get(key)
-    if stmt is None:
-        sets: dict[str, Any] = {
-            "status": param("p_status", t.items.c.status),
-            "version": t.items.c.version + 1,
-            "updated_at": param("p_now", t.items.c.updated_at),
-        }
-        for name, expression in key:
-            sets[name] = values[name] if expression else param(f"p_{name}", t.items.c[name])
-        stmt = (
-            sa.update(t.items)
-            .where(
-                t.items.c.id == param("p_item_id", t.items.c.id),
-                t.items.c.status == Status.RUNNING.value,
-                t.items.c.lease_owner == param("p_owner", t.items.c.lease_owner),
-            )
-            .values(sets)
-            .returning(*t.items.c)
-        )
-        _HELD_UPDATES[key] = stmt
-    return stmt
 
 
 def item_row(conn: Connection, item_id: int) -> Row[Any]:
@@ -92,9 +62,16 @@ def held_transition(
 ) -> Row[Any]:
     """A worker ends its own run: one conditional update, no read before it (the hot path)."""
     check_transition(Status.RUNNING, to)
-    params = {f"p_{k}": v for k, v in values.items() if not isinstance(v, sa.ColumnElement)}
-    params.update(p_item_id=item_id, p_owner=owner, p_status=to.value, p_now=now)
-    row = conn.execute(_held_update(values), params).one_or_none()
+    row = conn.execute(
+        sa.update(t.items)
+        .where(
+            t.items.c.id == item_id,
+            t.items.c.status == Status.RUNNING.value,
+            t.items.c.lease_owner == owner,
+        )
+        .values(status=to.value, version=t.items.c.version + 1, updated_at=now, **values)
+        .returning(*t.items.c)
+    ).one_or_none()
     if row is None:
         item_row(conn, item_id)  # NotFound for an unknown item
         raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
