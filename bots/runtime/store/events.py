@@ -29,17 +29,18 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        sa.insert(t.events).values(
-            at=now,
-            actor=actor,
-            subject=subject,
-            subject_id=str(subject_id),
-            queue=queue,
-            from_state=str(from_state) if from_state is not None else None,
-            to_state=str(to_state) if to_state is not None else None,
-            reason=reason,
-            detail=detail or {},
-        )
+        sa.insert(t.events),
+        {
+            "at": now,
+            "actor": actor,
+            "subject": subject,
+            "subject_id": str(subject_id),
+            "queue": queue,
+            "from_state": str(from_state) if from_state is not None else None,
+            "to_state": str(to_state) if to_state is not None else None,
+            "reason": reason,
+            "detail": detail or {},
+        },
     )
 
 

@@ -52,24 +52,23 @@ class ItemStore(StoreBase):
         try:
             with self._write() as conn:
                 row = conn.execute(
-                    sa.insert(t.items)
-                    .values(
-                        queue=queue,
-                        reference=ref,
-                        request_hash=digest,
-                        customer_id=customer_id,
-                        priority=priority,
-                        status=Status.PENDING.value,
-                        due_at=now + due_in if due_in else None,
-                        attempts=0,
-                        max_attempts=max_attempts,
-                        payload=payload,
-                        progress={},
-                        version=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(*t.items.c)
+                    sa.insert(t.items).returning(t.items),
+                    {
+                        "queue": queue,
+                        "reference": ref,
+                        "request_hash": digest,
+                        "customer_id": customer_id,
+                        "priority": priority,
+                        "status": Status.PENDING.value,
+                        "due_at": now + due_in if due_in else None,
+                        "attempts": 0,
+                        "max_attempts": max_attempts,
+                        "payload": payload,
+                        "progress": {},
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 ).one()
                 for up in uploads:
                     artifacts.add(conn, row.id, up.data, up.media_type, up.filename, "upload", now)

@@ -10,6 +10,14 @@ from bots.runtime.models import QueueState
 from bots.runtime.store import events, rows
 from bots.runtime.store.engine import StoreBase
 
+# Built once, for every item that ends done: built per call it cost 0.13 ms of CPU per item (the store's
+# submit + claim + finish take 0.8 ms in all).
+_RESET_ERROR_RUN = (
+    sa.update(t.queue_states)
+    .where(t.queue_states.c.queue == sa.bindparam("p_queue"), t.queue_states.c.consecutive_errors > 0)
+    .values(consecutive_errors=0)
+)
+
 
 def paused(queue: sa.ColumnElement[str]) -> sa.Exists:
     """True in SQL when `queue` is paused; a claim checks it in its own statement."""
@@ -22,11 +30,7 @@ def paused(queue: sa.ColumnElement[str]) -> sa.Exists:
 
 def reset_error_run(conn: Connection, queue: str) -> None:
     """A run that ended done ends the queue's run of system errors."""
-    conn.execute(
-        sa.update(t.queue_states)
-        .where(t.queue_states.c.queue == queue, t.queue_states.c.consecutive_errors > 0)
-        .values(consecutive_errors=0)
-    )
+    conn.execute(_RESET_ERROR_RUN, {"p_queue": queue})
 
 
 def _ensure_row(conn: Connection, queue: str) -> None:

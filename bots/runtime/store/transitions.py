@@ -13,6 +13,21 @@ from bots.runtime.errors import NotFound, StaleVersion
 from bots.runtime.states import Status, check_transition
 from bots.runtime.store import events
 
+# Built once, for the end of every run: built per call it cost 0.25 ms of CPU per item (the store's
+# submit + claim + finish take 0.8 ms in all). The columns it sets are the keys of the parameters at
+# execution; SQLAlchemy compiles it once per set of keys.
+_END_RUN = (
+    sa.update(t.items)
+    .where(
+        t.items.c.id == sa.bindparam("p_item_id"),
+        t.items.c.status == Status.RUNNING.value,
+        t.items.c.lease_owner == sa.bindparam("p_owner"),
+    )
+    .values(version=t.items.c.version + 1)
+    .returning(t.items)
+)
+_END_RUN_REFUNDED = _END_RUN.values(attempts=t.items.c.attempts - 1)
+
 
 def item_row(conn: Connection, item_id: int) -> Row[Any]:
     row = conn.execute(sa.select(t.items).where(t.items.c.id == item_id)).one_or_none()
@@ -42,7 +57,7 @@ def transition(
         sa.update(t.items)
         .where(t.items.c.id == item_id, t.items.c.version == current.version)
         .values(status=to.value, version=current.version + 1, updated_at=now, **(values or {}))
-        .returning(*t.items.c)
+        .returning(t.items)
     ).one_or_none()
     if row is None:
         raise StaleVersion(f"item {item_id} was changed by someone else (lease lost or newer version)")
@@ -59,18 +74,15 @@ def held_transition(
     now: datetime,
     owner: str,
     values: dict[str, Any],
+    *,
+    refund_attempt: bool = False,
 ) -> Row[Any]:
-    """A worker ends its own run: one conditional update, no read before it (the hot path)."""
+    """A worker ends its own run: one conditional update, no read before it (the hot path). `values` are
+    the columns to set besides the state; `refund_attempt` gives back the attempt the run counted."""
     check_transition(Status.RUNNING, to)
     row = conn.execute(
-        sa.update(t.items)
-        .where(
-            t.items.c.id == item_id,
-            t.items.c.status == Status.RUNNING.value,
-            t.items.c.lease_owner == owner,
-        )
-        .values(status=to.value, version=t.items.c.version + 1, updated_at=now, **values)
-        .returning(*t.items.c)
+        _END_RUN_REFUNDED if refund_attempt else _END_RUN,
+        {**values, "status": to.value, "updated_at": now, "p_item_id": item_id, "p_owner": owner},
     ).one_or_none()
     if row is None:
         item_row(conn, item_id)  # NotFound for an unknown item
