@@ -10,25 +10,45 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bots.runtime import schema as t
-from bots.runtime.clock import utc
 from bots.runtime.errors import InvalidTransition, NotFound, StaleVersion
-from bots.runtime.models import Case, CaseNote, WorkItem
+from bots.runtime.models import Case, WorkItem
 from bots.runtime.states import CaseStatus, Status, check_case_transition
 from bots.runtime.store import events, rows, transitions
 from bots.runtime.store.engine import StoreBase
 
+_INBOX_ORDER = (t.cases.c.due_at, t.cases.c.id)
+
+
+def load_all(conn: Connection, *where: sa.ColumnElement[bool], limit: int | None = None) -> list[Case]:
+    """The cases that match `where`, most urgent first, with their notes: one SELECT however many cases
+    (the clerk inbox lists hundreds). `limit` counts cases, not notes."""
+    picked = sa.select(t.cases.c.id).where(*where)
+    if limit is not None:
+        picked = picked.order_by(*_INBOX_ORDER).limit(limit)
+    page = picked.subquery("page")
+    joined = (
+        sa.select(
+            t.cases,
+            t.case_notes.c.id.label("note_id"),
+            t.case_notes.c.at.label("note_at"),
+            t.case_notes.c.author.label("note_author"),
+            t.case_notes.c.text.label("note_text"),
+        )
+        .select_from(
+            t.cases.join(page, page.c.id == t.cases.c.id).outerjoin(
+                t.case_notes, t.case_notes.c.case_id == t.cases.c.id
+            )
+        )
+        .order_by(*_INBOX_ORDER, t.case_notes.c.id)
+    )
+    return rows.cases_with_notes(conn.execute(joined))
+
 
 def load(conn: Connection, case_id: int) -> Case:
-    row = conn.execute(sa.select(t.cases).where(t.cases.c.id == case_id)).one_or_none()
-    if row is None:
+    found = load_all(conn, t.cases.c.id == case_id)
+    if not found:
         raise NotFound(f"no case {case_id}")
-    notes = tuple(
-        CaseNote(utc(n.at), n.author, n.text)
-        for n in conn.execute(
-            sa.select(t.case_notes).where(t.case_notes.c.case_id == case_id).order_by(t.case_notes.c.id)
-        )
-    )
-    return rows.case(row, notes)
+    return found[0]
 
 
 def open_case(
@@ -96,13 +116,7 @@ def update(
 
 def close_for_item(conn: Connection, item_id: int, actor: str, resolution: str, now: datetime) -> None:
     """An operator decided the item over a clerk's head: its open case is resolved, not left dangling."""
-    open_ids = conn.execute(
-        sa.select(t.cases.c.id).where(
-            t.cases.c.item_id == item_id, t.cases.c.status != CaseStatus.RESOLVED.value
-        )
-    ).scalars()
-    for case_id in list(open_ids):
-        case = load(conn, case_id)
+    for case in load_all(conn, t.cases.c.item_id == item_id, t.cases.c.status != CaseStatus.RESOLVED.value):
         update(conn, case, CaseStatus.RESOLVED, actor, resolution, now, resolution=resolution)
 
 
@@ -112,13 +126,13 @@ class CaseStore(StoreBase):
     def cases(
         self, *, units: Sequence[str] | None = None, statuses: Sequence[CaseStatus] = (), limit: int = 200
     ) -> list[Case]:
-        q = sa.select(t.cases.c.id).order_by(t.cases.c.due_at, t.cases.c.id).limit(limit)
+        where: list[sa.ColumnElement[bool]] = []
         if units is not None:
-            q = q.where(t.cases.c.unit.in_(list(units)))
+            where.append(t.cases.c.unit.in_(list(units)))
         if statuses:
-            q = q.where(t.cases.c.status.in_([s.value for s in statuses]))
+            where.append(t.cases.c.status.in_([s.value for s in statuses]))
         with self._read() as conn:
-            return [load(conn, cid) for (cid,) in conn.execute(q)]
+            return load_all(conn, *where, limit=limit)
 
     def get_case(self, case_id: int) -> Case:
         with self._read() as conn:

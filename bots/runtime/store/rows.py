@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -59,6 +60,19 @@ def event(row: Row[Any]) -> Event:
         row.reason,
         row.detail or {},
     )
+
+
+def cases_with_notes(joined: Iterable[Row[Any]]) -> list[Case]:
+    """Cases from rows of cases outer-joined with their notes (`note_id`, `note_at`, `note_author`,
+    `note_text`, NULL for a case without notes), in the order of the rows."""
+    heads: dict[int, Row[Any]] = {}
+    notes: dict[int, list[CaseNote]] = {}
+    for row in joined:
+        if row.id not in heads:
+            heads[row.id], notes[row.id] = row, []
+        if row.note_id is not None:
+            notes[row.id].append(CaseNote(utc(row.note_at), row.note_author, row.note_text))
+    return [case(head, tuple(notes[case_id])) for case_id, head in heads.items()]
 
 
 def case(row: Row[Any], notes: tuple[CaseNote, ...]) -> Case:
