@@ -18,6 +18,7 @@ both pool processes. `--profile timing` adds a run of (b) whose worker times the
 broker × database, (b) measured with the worker and the submitting side running that checkout's code,
 interleaved with this checkout's code in the same run: `--rounds` rounds each, in the order before,
 current, current, before, before, … so both see the same machine load; each round on a fresh database.
+It prints the medians of both and of current/before per round, and each round's ratios.
 Both sides then submit from a sender subprocess (`--sender`) whose imports come from its checkout.
 """
 
@@ -40,6 +41,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -630,13 +632,22 @@ def compare_checkouts(
     return runs[before], runs[ROOT]
 
 
-def pooled(runs: list[Measured]) -> Measured:
-    return Measured(
-        sum(m.items for m in runs),
-        sum(m.seconds for m in runs),
-        sum(m.send_seconds for m in runs),
-        sum(m.cpu_seconds for m in runs),
-    )
+def versus_row(befores: list[Measured], currents: list[Measured]) -> list[str]:
+    """Medians, and current/before of each round: the two runs of a round ran back to back, so a burst
+    of other load on the machine spoils one round, not the summary."""
+    speed = [c.rate / b.rate for b, c in zip(befores, currents, strict=True)]
+    cpu = [c.cpu_ms_per_item / b.cpu_ms_per_item for b, c in zip(befores, currents, strict=True)]
+    colour = "green" if median(speed) >= 0.95 else "red"
+    return [
+        f"{median(m.rate for m in befores):,.0f}",
+        f"{median(m.rate for m in currents):,.0f}",
+        f"[{colour}]{median(speed):.3f}[/{colour}]",
+        f"{median(m.cpu_ms_per_item for m in befores):.2f}",
+        f"{median(m.cpu_ms_per_item for m in currents):.2f}",
+        f"{median(cpu):.3f}",
+        " ".join(f"{r:.2f}" for r in speed),
+        " ".join(f"{r:.2f}" for r in cpu),
+    ]
 
 
 # ------------------------------------------------------------------ reporting
@@ -740,11 +751,12 @@ def main() -> None:
         "current/before items/s",
         "before CPU ms/item",
         "current CPU ms/item",
-        "current/before CPU",
-        "items/s ratio per round",
+        "current/before CPU ms/item",
+        "items/s current/before per round",
+        "CPU current/before per round",
         title=(
             f"Runtime (b), current {checkout_label(ROOT)} vs before {checkout_label(against)}: "
-            f"interleaved in one run, fresh database per round"
+            f"interleaved in one run, fresh database per round; medians of the rounds"
             if against is not None
             else ""
         ),
@@ -769,21 +781,7 @@ def main() -> None:
                     befores, currents = compare_checkouts(
                         broker, db, items, args.rounds, tmp / "versus", against
                     )
-                    old, new = pooled(befores), pooled(currents)
-                    speed = new.rate / old.rate
-                    colour = "green" if speed >= 0.95 else "red"
-                    versus.add_row(
-                        broker,
-                        db,
-                        f"{items} × {args.rounds}",
-                        f"{old.rate:,.0f}",
-                        f"{new.rate:,.0f}",
-                        f"[{colour}]{speed:.3f}[/{colour}]",
-                        f"{old.cpu_ms_per_item:.2f}",
-                        f"{new.cpu_ms_per_item:.2f}",
-                        f"{new.cpu_ms_per_item / old.cpu_ms_per_item:.3f}",
-                        " ".join(f"{c.rate / b.rate:.2f}" for b, c in zip(befores, currents, strict=True)),
-                    )
+                    versus.add_row(broker, db, f"{items} × {args.rounds}", *versus_row(befores, currents))
                 ratio = b.rate / a.rate
                 colour = "green" if ratio >= 0.6 else "red"
                 table.add_row(
