@@ -1,7 +1,7 @@
 """Runtime throughput: no-op items per second through the whole runtime, against bare Celery on the same broker.
 
 Run: .venv/bin/python benchmarks/runtime_throughput.py [--items N] [--brokers redis,embedded]
-     [--databases sqlite,postgresql] [--profile off|timing|cprofile]
+     [--databases sqlite,postgresql] [--profile off|timing|cprofile] [--against CHECKOUT [--rounds N]]
      (or `portalbots bench runtime_throughput …`)
 
 For each broker × database, measured back to back in the same run:
@@ -13,6 +13,13 @@ For each broker × database, measured back to back in the same run:
 Both are timed from the first send until the last completion, after a warm-up of a few tasks that reaches
 both pool processes. `--profile timing` adds a run of (b) whose worker times the runtime's calls per item;
 `--profile cprofile` adds one that runs cProfile around each task body in the pool processes.
+
+`--against CHECKOUT` (another working tree of this repository, e.g. the code before a change) adds, per
+broker × database, (b) measured with the worker and the submitting side running that checkout's code,
+interleaved with this checkout's code in the same run: `--rounds` rounds each, in the order before,
+current, current, before, before, … so both see the same machine load; each round on a fresh database.
+It prints the medians of both and of current/before per round, and each round's ratios.
+Both sides then submit from a sender subprocess (`--sender`) whose imports come from its checkout.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import inspect
 import json
 import os
 import pstats
+import select
 import shutil
 import signal
 import subprocess
@@ -33,11 +41,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a plain script from anywhere
-    sys.path.insert(0, str(ROOT))
+CODE_ENV = "BENCH_CODE"  # a sender subprocess imports the runtime of this checkout instead of ROOT's
+CODE = Path(os.environ.get(CODE_ENV) or ROOT)
+if str(CODE) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(CODE))
 
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -181,22 +192,19 @@ def run_profiled_worker(mode: str, argv: list[str]) -> None:
         setattr(owner, attr, staticmethod(wrapper) if static else wrapper)
 
     if mode == "timing":
-        for attr in (
-            "get",
-            "queue_state",
-            "claim",
-            "finish",
-            "_event",
-            "_item_row",
-            "_item",
-        ):
+        for attr in ("get", "queue_state", "claim", "finish"):
             timed(store.Store, attr)
+        # The store's parts call these through their modules, so patching the module attribute times them.
+        timed(store.events, "record", "store.events.record")
+        timed(store.transitions, "item_row", "store.transitions.item_row")
+        timed(store.transitions, "held_transition", "store.transitions.held_transition")
+        timed(store.rows, "item", "store.rows.item")
         for attr in ("run", "execute", "_process", "_closed_system"):
             timed(runner.Runner, attr)
         timed(runner.Context, "__init__", "Context.__init__")
         timed(middleware.LeaseKeeper, "before_process", "LeaseKeeper.before_process (thread start)")
         timed(middleware.LeaseKeeper, "after_process", "LeaseKeeper.after_process (thread join)")
-        timed(runner.CircuitBreaker, "success", "CircuitBreaker.success")
+        timed(store.queues, "reset_error_run", "store.queues.reset_error_run (the breaker's success)")
         timed(sa.engine.Connection, "_commit_impl", "SQL COMMIT")
         timed(sa.engine.Connection, "_begin_impl", "SQL BEGIN (+ listener)")
         timed(sa.engine.Engine, "connect", "Engine.connect (pool checkout)")
@@ -248,12 +256,12 @@ def run_profiled_worker(mode: str, argv: list[str]) -> None:
 class Worker:
     """A worker subprocess in its own process group; logs go to a file."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.log = log
         self._fh = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, *argv],
-            cwd=ROOT,
+            cwd=cwd,  # `python -m` puts the working directory first on sys.path
             env=env,
             stdout=self._fh,
             stderr=subprocess.STDOUT,
@@ -275,9 +283,9 @@ class Worker:
         self._fh.close()
 
 
-def base_env(data_dir: Path, broker_url: str | None) -> dict[str, str]:
+def base_env(data_dir: Path, broker_url: str | None, code: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
-    env.update(PYTHONPATH=str(ROOT), PORTALBOTS_DATA_DIR=str(data_dir))
+    env.update(PYTHONPATH=str(code), PORTALBOTS_DATA_DIR=str(data_dir))
     if broker_url:
         env["PORTALBOTS_BROKER_URL"] = broker_url
     return env
@@ -392,6 +400,36 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
         app.close()
 
 
+RUNTIME_QUEUE = "noop"
+RUNTIME_PAYLOAD = {"customer_id": "K1", "action": "noop"}
+WORKER_CMD = ["worker", "--queues", RUNTIME_QUEUE, "--concurrency", str(CONCURRENCY)]
+
+
+def runtime_env(
+    data_dir: Path, broker_url: str | None, db_url: str, code: Path = ROOT, profile_dir: Path | None = None
+) -> dict[str, str]:
+    env = base_env(data_dir, broker_url, code) | {
+        "PORTALBOTS_DATABASE_URL": db_url,
+        "PORTALBOTS_BOTS": "tests.bots_for_tests:NoopBot",
+    }
+    if profile_dir is not None:
+        env[PROFILE_ENV] = str(profile_dir)
+    return env
+
+
+def all_done(store: Any, target: int) -> Callable[[], bool]:
+    """True once `target` items of the runtime queue are done; fails on any that ended otherwise."""
+
+    def check() -> bool:
+        counts = store.counts().get(RUNTIME_QUEUE, {})
+        stuck = {s: n for s, n in counts.items() if s not in ("pending", "running", "done")}
+        if stuck:
+            raise RuntimeError(f"items ended other than done: {stuck}")
+        return bool(counts.get("done", 0) >= target)
+
+    return check
+
+
 def measure_runtime(
     broker: str, db_url: str, items: int, tmp: Path, profile: str = "off"
 ) -> tuple[Measured, Path]:
@@ -404,55 +442,212 @@ def measure_runtime(
     broker_url = REDIS_URL if broker == "redis" else None
     if broker == "redis":
         flush_redis()
-    env = base_env(data_dir, broker_url) | {
-        "PORTALBOTS_DATABASE_URL": db_url,
-        "PORTALBOTS_BOTS": "tests.bots_for_tests:NoopBot",
-        PROFILE_ENV: str(profile_dir),
-    }
-    worker_cmd = ["worker", "--queues", "noop", "--concurrency", str(CONCURRENCY)]
+    env = runtime_env(data_dir, broker_url, db_url, profile_dir=profile_dir)
     argv = (
-        ["-m", "bots.cli", *worker_cmd]
+        ["-m", "bots.cli", *WORKER_CMD]
         if profile == "off"
-        else [__file__, "--profiled-worker", profile, *worker_cmd]
+        else [__file__, "--profiled-worker", profile, *WORKER_CMD]
     )
     settings = Settings(data_dir=data_dir, database_url=db_url, broker_url=broker_url, _env_file=None)
     celery = configure(settings, Celery("portalbots-bench-send"))
     dispatcher = CeleryDispatcher(celery)
     store = Store(db_url, SystemClock())
-    payload = {"customer_id": "K1", "action": "noop"}
 
     def submit() -> None:
-        item, _ = store.submit("noop", payload, customer_id="K1")
+        item, _ = store.submit(RUNTIME_QUEUE, RUNTIME_PAYLOAD, customer_id="K1")
         dispatcher.enqueue(item)
 
-    def finished(target: int) -> Callable[[], bool]:
-        def check() -> bool:
-            counts = store.counts().get("noop", {})
-            stuck = {s: n for s, n in counts.items() if s not in ("pending", "running", "done")}
-            if stuck:
-                raise RuntimeError(f"items ended other than done: {stuck}")
-            return counts.get("done", 0) >= target
-
-        return check
-
-    before = store.counts().get("noop", {}).get("done", 0)  # an earlier run on the same database
+    before = store.counts().get(RUNTIME_QUEUE, {}).get("done", 0)  # an earlier run on the same database
     worker = Worker(argv, env, tmp / f"runtime-worker-{profile}.log")
     try:
         for _ in range(WARMUP):
             submit()
-        wait_until(finished(before + WARMUP), worker, "runtime warm-up", 0.05)
+        wait_until(all_done(store, before + WARMUP), worker, "runtime warm-up", 0.05)
         cpu = tree_cpu_seconds(worker.proc.pid)
         start = time.perf_counter()
         for _ in range(items):
             submit()
         sent = time.perf_counter() - start
-        wait_until(finished(before + WARMUP + items), worker, "runtime items", 0.01)
+        wait_until(all_done(store, before + WARMUP + items), worker, "runtime items", 0.01)
         elapsed = time.perf_counter() - start
         return Measured(items, elapsed, sent, tree_cpu_seconds(worker.proc.pid) - cpu), profile_dir
     finally:
         worker.stop()
         store.dispose()
         celery.close()
+
+
+# ------------------------------------------------------------------ (b) of two checkouts in one run
+
+
+def run_sender() -> None:
+    """Entry of a sender subprocess (`--sender`): Store.submit + enqueue, imported from BENCH_CODE.
+
+    It says which store it imported, then for each count read from stdin submits that many items and
+    answers with the wall and CPU seconds that took, one JSON line each.
+    """
+    from bots.runtime.clock import SystemClock
+    from bots.runtime.store import Store
+
+    settings = Settings(_env_file=None)  # PORTALBOTS_* from the environment the parent gave
+    celery = configure(settings, Celery("portalbots-bench-send"))
+    dispatcher = CeleryDispatcher(celery)
+    store = Store(settings.resolved_database_url(), SystemClock())
+    print(json.dumps({"store": inspect.getfile(Store)}), flush=True)
+    try:
+        for line in sys.stdin:
+            cpu, start = time.process_time(), time.perf_counter()
+            for _ in range(int(line)):
+                item, _ = store.submit(RUNTIME_QUEUE, RUNTIME_PAYLOAD, customer_id="K1")
+                dispatcher.enqueue(item)
+            answer = {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+            print(json.dumps(answer), flush=True)
+    finally:
+        store.dispose()
+        celery.close()
+
+
+class Sender:
+    """A sender subprocess submitting items with the code of checkout `code`."""
+
+    def __init__(self, code: Path, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._fh = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--sender"],
+            cwd=code,
+            env=env | {CODE_ENV: str(code)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._fh,
+            text=True,
+        )
+        imported = Path(self._answer()["store"]).resolve()
+        if not imported.is_relative_to(code.resolve()):
+            raise RuntimeError(f"the sender for {code} imported the store from {imported}")
+
+    def send(self, items: int) -> tuple[float, float]:
+        """Submit `items` items; their wall and CPU seconds in the sender."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{items}\n")
+        self.proc.stdin.flush()
+        answer = self._answer()
+        return float(answer["seconds"]), float(answer["cpu"])
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], WAIT_SECONDS)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self._fh.flush()
+            raise RuntimeError(f"the sender did not answer:\n{self.log.read_text()[-3000:]}")
+        return dict(json.loads(line))
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            with suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._fh.close()
+
+
+def imported_store(code: Path) -> Path:
+    """Where a process started like the worker imports the store from (it must be `code`'s)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import inspect, bots.runtime.store as s; print(inspect.getfile(s))"],
+        cwd=code,
+        env=os.environ | {"PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip()).resolve()
+
+
+def checkout_label(code: Path) -> str:
+    """The checkout's commit, with + when its tracked files have changes."""
+    env = os.environ | {"GIT_OPTIONAL_LOCKS": "0"}  # only read: git must not refresh that tree's index
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(code), *args], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return str(code)
+    return f"{code} @ {head}{'+' if changed else ''}"
+
+
+def measure_checkout(broker: str, kind: str, items: int, tmp: Path, code: Path) -> Measured:
+    """(b) with the worker and the sender running the code of checkout `code`, on a fresh database."""
+    from bots.runtime.clock import SystemClock
+    from bots.runtime.store import Store
+
+    tmp.mkdir(parents=True)
+    broker_url = REDIS_URL if broker == "redis" else None
+    with database(kind, tmp) as db_url:
+        if broker == "redis":
+            flush_redis()
+        # no __pycache__ left in another checkout (a start compiles again; the timed part imports nothing)
+        env = runtime_env(tmp / "data", broker_url, db_url, code) | {"PYTHONDONTWRITEBYTECODE": "1"}
+        observer = Store(db_url, SystemClock())  # counts the done items; this checkout's code in both
+        worker = Worker(["-m", "bots.cli", *WORKER_CMD], env, tmp / "worker.log", cwd=code)
+        sender: Sender | None = None
+        try:
+            sender = Sender(code, env, tmp / "sender.log")
+            sender.send(WARMUP)
+            wait_until(all_done(observer, WARMUP), worker, f"warm-up of {code}", 0.05)
+            cpu = tree_cpu_seconds(worker.proc.pid)
+            start = time.perf_counter()
+            sent, sender_cpu = sender.send(items)
+            wait_until(all_done(observer, WARMUP + items), worker, f"items of {code}", 0.01)
+            elapsed = time.perf_counter() - start
+            return Measured(items, elapsed, sent, tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu)
+        finally:
+            if sender is not None:
+                sender.stop()
+            worker.stop()
+            observer.dispose()
+
+
+def compare_checkouts(
+    broker: str, kind: str, items: int, rounds: int, tmp: Path, before: Path
+) -> tuple[list[Measured], list[Measured]]:
+    """Rounds of (b) with `before`'s code and this checkout's, alternating which goes first."""
+    runs: dict[Path, list[Measured]] = {before: [], ROOT: []}
+    for r in range(rounds):
+        for code in (before, ROOT) if r % 2 == 0 else (ROOT, before):
+            label = "before" if code == before else "current"
+            console.print(f"[dim]{broker} × {kind}: round {r + 1}/{rounds}, {label} ({code}) …[/dim]")
+            runs[code].append(measure_checkout(broker, kind, items, tmp / f"{label}-{r}", code))
+    return runs[before], runs[ROOT]
+
+
+def versus_row(befores: list[Measured], currents: list[Measured]) -> list[str]:
+    """Medians, and current/before of each round: the two runs of a round ran back to back, so a burst
+    of other load on the machine spoils one round, not the summary."""
+    speed = [c.rate / b.rate for b, c in zip(befores, currents, strict=True)]
+    cpu = [c.cpu_ms_per_item / b.cpu_ms_per_item for b, c in zip(befores, currents, strict=True)]
+    colour = "green" if median(speed) >= 0.95 else "red"
+    return [
+        f"{median(m.rate for m in befores):,.0f}",
+        f"{median(m.rate for m in currents):,.0f}",
+        f"[{colour}]{median(speed):.3f}[/{colour}]",
+        f"{median(m.cpu_ms_per_item for m in befores):.2f}",
+        f"{median(m.cpu_ms_per_item for m in currents):.2f}",
+        f"{median(cpu):.3f}",
+        " ".join(f"{r:.2f}" for r in speed),
+        " ".join(f"{r:.2f}" for r in cpu),
+    ]
 
 
 # ------------------------------------------------------------------ reporting
@@ -504,6 +699,15 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--profile", default="off", choices=["off", "timing", "cprofile"])
     parser.add_argument("--keep", action="store_true", help="keep the temp dir with the worker logs")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure (b) with this checkout's code, interleaved with this one's (e.g. /work/wt-baseline)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per checkout with --against (default 3)"
+    )
     args = parser.parse_args()
     brokers = [b for b in args.brokers.split(",") if b]
     databases = [d for d in args.databases.split(",") if d]
@@ -513,6 +717,17 @@ def main() -> None:
     for d in databases:
         if d not in ("sqlite", "postgresql"):
             parser.error(f"unknown database {d!r}")
+    against: Path | None = args.against.resolve() if args.against else None
+    if against is not None:
+        if not (against / "bots" / "cli.py").is_file():
+            parser.error(f"{against} is not a checkout of this repository")
+        if against == ROOT:
+            parser.error("--against names this checkout")
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1")
+        for code in (against, ROOT):
+            if not imported_store(code).is_relative_to(code):
+                parser.error(f"a process started in {code} does not import its own store")
 
     table = Table(
         "broker",
@@ -527,6 +742,25 @@ def main() -> None:
         title=f"Runtime throughput, NoopBot, {CONCURRENCY} prefork processes, {os.cpu_count()} CPUs",
     )
     profiles: list[tuple[str, Path, int]] = []
+    versus = Table(
+        "broker",
+        "database",
+        "items × rounds",
+        "before items/s",
+        "current items/s",
+        "current/before items/s",
+        "before CPU ms/item",
+        "current CPU ms/item",
+        "current/before CPU ms/item",
+        "items/s current/before per round",
+        "CPU current/before per round",
+        title=(
+            f"Runtime (b), current {checkout_label(ROOT)} vs before {checkout_label(against)}: "
+            f"interleaved in one run, fresh database per round; medians of the rounds"
+            if against is not None
+            else ""
+        ),
+    )
     tmp_root = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     try:
         for broker in brokers:
@@ -543,6 +777,11 @@ def main() -> None:
                         console.print(f"[dim]{broker} × {db}: runtime with {args.profile} hooks …[/dim]")
                         _, pdir = measure_runtime(broker, db_url, items, tmp, args.profile)
                         profiles.append((f"{broker} × {db}", pdir, items))
+                if against is not None:
+                    befores, currents = compare_checkouts(
+                        broker, db, items, args.rounds, tmp / "versus", against
+                    )
+                    versus.add_row(broker, db, f"{items} × {args.rounds}", *versus_row(befores, currents))
                 ratio = b.rate / a.rate
                 colour = "green" if ratio >= 0.6 else "red"
                 table.add_row(
@@ -557,6 +796,8 @@ def main() -> None:
                     f"{items / b.send_seconds:,.0f}",
                 )
         console.print(table)
+        if against is not None:
+            console.print(versus)
         for title, pdir, items in profiles:
             if args.profile == "timing":
                 print_timings(title, pdir, items)
@@ -575,5 +816,7 @@ if __name__ == "__main__":
         run_baseline_worker()
     elif len(sys.argv) > 2 and sys.argv[1] == "--profiled-worker":
         run_profiled_worker(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--sender":
+        run_sender()
     else:
         main()

@@ -1,0 +1,23 @@
+"""The one place that owns the queries: work items, events, cases, artifacts, queue states, backlog.
+
+One module per concept. Each holds the part of `Store` that opens transactions for its concept, and the
+functions that work inside a transaction given to them, which the other parts call (a hand-off changes
+the item and opens a case in one transaction). `rows` maps rows to the value objects of models.py.
+"""
+
+from __future__ import annotations
+
+from bots.runtime.store.artifacts import ArtifactStore, Upload
+from bots.runtime.store.backlog import BacklogStore
+from bots.runtime.store.cases import CaseStore
+from bots.runtime.store.engine import make_engine
+from bots.runtime.store.events import SYSTEM_ACTOR, EventStore
+from bots.runtime.store.items import ItemStore, request_hash
+from bots.runtime.store.queues import QueueStore
+from bots.runtime.store.runs import RunStore
+
+__all__ = ["SYSTEM_ACTOR", "Store", "Upload", "make_engine", "request_hash"]
+
+
+class Store(ItemStore, RunStore, CaseStore, ArtifactStore, QueueStore, EventStore, BacklogStore):
+    """Every read and write of the runtime's tables goes through here."""

@@ -1,0 +1,215 @@
+"""A worker's run of an item: claimed under a lease, renewed, checkpointed, and ended by its holder."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bots.runtime import schema as t
+from bots.runtime.errors import InvalidTransition, StaleVersion
+from bots.runtime.models import Case, ItemError, WorkItem
+from bots.runtime.states import DeferReason, Status
+from bots.runtime.store import cases, events, queues, rows, transitions
+from bots.runtime.store.engine import StoreBase
+
+# Built once, for every claim: SQLAlchemy caches the compiled SQL, not the building of the statement,
+# which here cost 0.4 ms of CPU per item (the store's submit + claim + finish take 0.8 ms in all).
+# The columns it sets besides the counters are the keys of the parameters at execution.
+_CLAIM = (
+    sa.update(t.items)
+    .where(
+        t.items.c.id == sa.bindparam("p_item_id"),
+        t.items.c.status == Status.PENDING.value,
+        sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= sa.bindparam("p_now")),
+        ~queues.paused(t.items.c.queue),
+    )
+    .values(attempts=t.items.c.attempts + 1, version=t.items.c.version + 1)
+    .returning(t.items)
+)
+
+
+def _claimed(owner: str, lease: timedelta, now: datetime) -> dict[str, Any]:
+    """The columns a claim sets besides the counters."""
+    return {
+        "status": Status.RUNNING.value,
+        "lease_owner": owner,
+        "lease_expires": now + lease,
+        "defer_reason": None,
+        "not_before": None,
+        "updated_at": now,
+    }
+
+
+def _holder(item: WorkItem) -> str:
+    if item.lease_owner is None:
+        raise StaleVersion(f"item {item.id} is not held by a worker; only a held run can end")
+    return item.lease_owner
+
+
+def _end_values(
+    result: dict[str, Any] | None,
+    error: ItemError | None,
+    not_before: datetime | None,
+    defer_reason: DeferReason | None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "lease_owner": None,
+        "lease_expires": None,
+        "not_before": not_before,
+        "defer_reason": defer_reason.value if defer_reason else None,
+    }
+    if result is not None:
+        values["result"] = result
+    if error is not None:
+        values["error"] = {
+            "kind": error.kind,
+            "code": error.code,
+            "message": error.message,
+            "traceback": error.traceback,
+        }
+    return values
+
+
+class RunStore(StoreBase):
+    """The worker's side: claim, lease, checkpoints, and the end of a run."""
+
+    def claim(self, item_id: int, owner: str, lease: timedelta) -> WorkItem | None:
+        """Take a pending item for `owner`; None when someone else has it, it is not due (duplicate delivery)
+        or its queue is paused. One statement: no read before it."""
+        now = self.now()
+        with self._write() as conn:
+            row = conn.execute(
+                _CLAIM, {**_claimed(owner, lease, now), "p_item_id": item_id, "p_now": now}
+            ).one_or_none()
+            if row is None:
+                return None
+            events.record(
+                conn, "item", item_id, row.queue, Status.PENDING, Status.RUNNING, owner, "claimed", now
+            )
+        return rows.item(row)
+
+    def claim_next(self, queue: str, owner: str, lease: timedelta) -> WorkItem | None:
+        """Take the most urgent due pending item of a queue (priority, then due date, then age)."""
+        now = self.now()
+        pick = (
+            sa.select(t.items.c.id)
+            .where(
+                t.items.c.queue == queue,
+                t.items.c.status == Status.PENDING.value,
+                sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
+                ~queues.paused(t.items.c.queue),
+            )
+            .order_by(
+                t.items.c.priority.desc(),
+                t.items.c.due_at.asc().nulls_last(),
+                t.items.c.id.asc(),
+            )
+            .limit(1)
+        )
+        if self.is_postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        with self._write() as conn:
+            item_id = conn.execute(pick).scalar_one_or_none()
+            if item_id is None:
+                return None
+            row = conn.execute(
+                sa.update(t.items)
+                .where(t.items.c.id == item_id, t.items.c.status == Status.PENDING.value)
+                .values(
+                    attempts=t.items.c.attempts + 1,
+                    version=t.items.c.version + 1,
+                    **_claimed(owner, lease, now),
+                )
+                .returning(t.items)
+            ).one_or_none()
+            if row is None:
+                return None
+            events.record(conn, "item", item_id, queue, Status.PENDING, Status.RUNNING, owner, "claimed", now)
+        return rows.item(row)
+
+    def renew_lease(self, item_id: int, owner: str, lease: timedelta) -> bool:
+        now = self.now()
+        with self._write() as conn:
+            n = conn.execute(
+                sa.update(t.items)
+                .where(
+                    t.items.c.id == item_id,
+                    t.items.c.status == Status.RUNNING.value,
+                    t.items.c.lease_owner == owner,
+                )
+                .values(lease_expires=now + lease)
+            ).rowcount
+        return bool(n)
+
+    def remember(self, item_id: int, owner: str, key: str, value: Any) -> None:
+        """Persist a checkpoint of a running item at once, so a retry can skip work already done."""
+        with self._write() as conn:
+            row = transitions.item_row(conn, item_id)
+            if row.status != Status.RUNNING.value or row.lease_owner != owner:
+                raise StaleVersion(f"item {item_id} is no longer held by {owner}")
+            progress = dict(row.progress or {})
+            progress[key] = value
+            conn.execute(sa.update(t.items).where(t.items.c.id == item_id).values(progress=progress))
+
+    def finish(
+        self,
+        item: WorkItem,
+        status: Status,
+        *,
+        actor: str,
+        reason: str,
+        result: dict[str, Any] | None = None,
+        error: ItemError | None = None,
+        not_before: datetime | None = None,
+        defer_reason: DeferReason | None = None,
+        refund_attempt: bool = False,
+    ) -> WorkItem:
+        """End a run held under lease by `item.lease_owner`; a run that ends done also ends the queue's
+        run of system errors (the circuit breaker's count), in the same transaction."""
+        if status in (Status.RUNNING, Status.HANDED_OFF):
+            raise InvalidTransition(f"a run cannot end {status} here (a hand-off goes through hand_off)")
+        now = self.now()
+        with self._write() as conn:
+            row = transitions.held_transition(
+                conn,
+                item.id,
+                status,
+                actor,
+                reason,
+                now,
+                _holder(item),
+                _end_values(result, error, not_before, defer_reason),
+                refund_attempt=refund_attempt,
+            )
+            if status == Status.DONE:
+                queues.reset_error_run(conn, item.queue)
+        return rows.item(row)
+
+    def hand_off(
+        self,
+        item: WorkItem,
+        *,
+        unit: str,
+        reason_code: str,
+        note: str,
+        case_due: timedelta,
+        actor: str,
+        result: dict[str, Any] | None = None,
+    ) -> tuple[WorkItem, Case]:
+        """Hand a running item to a clerk of `unit`: the item waits and a case opens, in one transaction."""
+        now = self.now()
+        with self._write() as conn:
+            row = transitions.held_transition(
+                conn,
+                item.id,
+                Status.HANDED_OFF,
+                actor,
+                f"handed to {unit}: {reason_code}",
+                now,
+                _holder(item),
+                _end_values(result, None, None, None),
+            )
+            case = cases.open_case(conn, item, unit, reason_code, note, now + case_due, actor, now)
+        return rows.item(row), case
