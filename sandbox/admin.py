@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector
 from sandbox.models import AccountChange, MailMessage
-from sandbox.postfach import DEPARTMENT, DEPARTMENTS, POSTFACH
+from sandbox.postfach import DEPARTMENT, DEPARTMENTS, POSTFACH, TEAM, TEAMS
 from sandbox.seed import policy_record, seed
 from sandbox.throttle import LoginThrottle
 
@@ -140,15 +140,21 @@ def admin_router(
     def postfach_attachment(customer_id: str, no: int, idx: int) -> Response:
         return attachment(POSTFACH, customer_id, no, idx)
 
-    @router.get("/mailboxes/{dept}")
-    def department(dept: str) -> dict[str, Any]:
-        if dept.lower() not in DEPARTMENTS:
-            raise HTTPException(404, f"no such department mailbox (known: {', '.join(DEPARTMENTS)})")
-        return mailbox(DEPARTMENT, dept.lower())
+    def shared_kind(name: str) -> str:
+        if name.lower() in DEPARTMENTS:
+            return DEPARTMENT
+        if name.lower() in TEAMS:
+            return TEAM
+        known = ", ".join([*DEPARTMENTS, *TEAMS])
+        raise HTTPException(404, f"no such department or team mailbox (known: {known})")
 
-    @router.get("/mailboxes/{dept}/{no}/attachments/{idx}")
-    def department_attachment(dept: str, no: int, idx: int) -> Response:
-        return attachment(DEPARTMENT, dept.lower(), no, idx)
+    @router.get("/mailboxes/{name}")
+    def department(name: str) -> dict[str, Any]:
+        return mailbox(shared_kind(name), name.lower())
+
+    @router.get("/mailboxes/{name}/{no}/attachments/{idx}")
+    def department_attachment(name: str, no: int, idx: int) -> Response:
+        return attachment(shared_kind(name), name.lower(), no, idx)
 
     def policy_json(number: str) -> dict[str, Any]:
         policy = db.policy(number)

@@ -21,6 +21,7 @@ class Faults:
     alt_layout: bool = False  # element ids change ("v2-" prefix), so old selectors break
     force_closed: bool = False  # closed whatever the service calendar says
     force_open: bool = False  # open whatever the service calendar says
+    smtp_down: bool = False  # the Postfach SMTP server refuses every recipient with 421
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:

@@ -3,7 +3,10 @@
 Recipients:
 - ``<customer_id>@postfach.portalbots.test`` -> that customer's Postfach (the customer must exist),
 - ``<department>@leistung.portalbots.test`` (voll, zusatz, pflege) -> a department mailbox,
+- ``leitstand@portalbots.test`` -> the supervisors' mailbox (alerts of the circuit breaker),
 - anything else is refused in RCPT with 550.
+With the fault knob ``smtp_down`` every recipient is refused with 421 (service not available), as a mail
+server in maintenance does.
 A message whose Message-ID is already in the same mailbox is accepted but stored only once (the
 duplicate is counted), as the real Postfach does; the bots rely on it for exactly-once delivery.
 """
@@ -23,12 +26,16 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bots.runtime.clock import Clock, SystemClock
 from sandbox.data import SandboxDB
+from sandbox.faults import FaultInjector
 
 POSTFACH_DOMAIN = "postfach.portalbots.test"
 DEPARTMENT_DOMAIN = "leistung.portalbots.test"
 DEPARTMENTS = {"voll": "Voll", "zusatz": "Zusatz", "pflege": "Pflege"}
+TEAM_DOMAIN = "portalbots.test"
+TEAMS = {"leitstand": "Leitstand"}
 POSTFACH = "postfach"
 DEPARTMENT = "department"
+TEAM = "team"
 
 
 def postfach_address(customer_id: str) -> str:
@@ -48,6 +55,8 @@ def resolve_recipient(db: SandboxDB, address: str) -> tuple[str, str] | None:
         return (POSTFACH, customer_id) if db.customer(customer_id) else None
     if domain == DEPARTMENT_DOMAIN and local.lower() in DEPARTMENTS:
         return DEPARTMENT, local.lower()
+    if domain == TEAM_DOMAIN and local.lower() in TEAMS:
+        return TEAM, local.lower()
     return None
 
 
@@ -84,13 +93,16 @@ def parse_message(raw: bytes) -> tuple[dict[str, Any], list[tuple[str, str, byte
 class PostfachHandler:
     """aiosmtpd handler that files each delivered message into the recipients' mailboxes."""
 
-    def __init__(self, db: SandboxDB, clock: Clock | None = None) -> None:
+    def __init__(self, db: SandboxDB, clock: Clock | None = None, faults: FaultInjector | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.faults = faults or FaultInjector()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.faults.faults.smtp_down:
+            return "421 4.3.2 Postfach voruebergehend nicht verfuegbar / service not available"
         if await asyncio.to_thread(resolve_recipient, self.db, address) is None:
             return "550 5.1.1 Empfänger unbekannt / recipient unknown"
         envelope.rcpt_tos.append(address)
@@ -118,12 +130,14 @@ class PostfachHandler:
         return results
 
 
-def start_smtp(db: SandboxDB, host: str, port: int, clock: Clock | None = None) -> Controller:
+def start_smtp(
+    db: SandboxDB, host: str, port: int, clock: Clock | None = None, faults: FaultInjector | None = None
+) -> Controller:
     """Start the Postfach SMTP server on host:port (a real port: aiosmtpd cannot use port 0)."""
     if port == 0:
         raise ValueError("aiosmtpd cannot bind port 0; pick a free port first")
     controller = Controller(
-        PostfachHandler(db, clock),
+        PostfachHandler(db, clock, faults),
         hostname=host,
         port=port,
         server_hostname="postfach.portalbots.test",

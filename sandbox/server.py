@@ -129,7 +129,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._http.start()
         try:
-            self._smtp = start_smtp(self.db, self.smtp_host, self.smtp_port, self.clock)
+            self._smtp = start_smtp(self.db, self.smtp_host, self.smtp_port, self.clock, self.faults)
         except Exception:
             self.stop()
             raise

@@ -18,10 +18,13 @@ from bots.runtime.store import Upload
 
 class EchoRequest(BaseModel):
     customer_id: str = Field(min_length=1, examples=["K100001"])
-    action: Literal["ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop"] = "ok"
+    action: Literal[
+        "ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop", "down_while"
+    ] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
     text: str = ""
+    switch_file: str | None = None  # "down_while": a system error while this file exists, else done
 
 
 class EchoBot(Bot):
@@ -49,6 +52,10 @@ class EchoBot(Bot):
                 raise HandOff("Kranken", "dunning_active", "Mahnverfahren aktiv")
             case "unavailable":
                 raise SystemUnavailable("policy_admin", "503 from the test")
+            case "down_while":
+                if req.switch_file and Path(req.switch_file).exists():
+                    raise ConnectionRefusedError("the target system is down")
+                return {"echo": "up again"}
             case "error":
                 raise RuntimeError(f"boom on attempt {item.attempts}{': ' + req.text if req.text else ''}")
             case "effect":

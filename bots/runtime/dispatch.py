@@ -132,7 +132,7 @@ def run_item(item_id: int) -> str | None:
 @app.task(name="portalbots.maintain", ignore_result=True)
 def maintain() -> dict[str, int]:
     runner = process_runner()
-    return tick(runner.store, CeleryDispatcher(app), timedelta(seconds=60))
+    return tick(runner.store, CeleryDispatcher(app), timedelta(seconds=60), runner.mailer)
 
 
 @app.task(name="portalbots.snapshot_backlog", ignore_result=True)

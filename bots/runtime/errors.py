@@ -77,3 +77,7 @@ class UnknownQueue(RuntimeProblem):
 
 class ConfigurationError(RuntimeProblem):
     """A setting or a bot declaration is wrong."""
+
+
+class StoreUnavailable(RuntimeProblem):
+    """The database cannot be reached (or is too busy) right now; try again shortly."""

@@ -27,7 +27,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from bots.runtime.bot import Bot, Registry
-from bots.runtime.errors import ConfigurationError, FieldInvalid, IdempotencyConflict, NotFound
+from bots.runtime.errors import (
+    ConfigurationError,
+    FieldInvalid,
+    IdempotencyConflict,
+    NotFound,
+    StoreUnavailable,
+)
 from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
 from bots.runtime.settings import Settings
@@ -39,6 +45,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOADS = 20
 MAX_KEY_LENGTH = 200
 MIN_TOKEN_LENGTH = 16
+RETRY_AFTER_SECONDS = 5  # what a 503 asks the portal to wait while the database is away
 MAX_ITEM_ID = 2**31 - 1  # item ids are 32-bit integers in every database
 # Printable ASCII without leading or trailing blanks (HTTP servers strip those anyway).
 KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
@@ -136,6 +143,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid bearer token"},
     409: {"model": ErrorBody, "description": "The Idempotency-Key was used for another request"},
     422: {"model": ErrorBody, "description": "Invalid fields; `fields` names each one"},
+    413: {"model": ErrorBody, "description": "The body is larger than the intake accepts"},
+    503: {
+        "model": ErrorBody,
+        "description": "The database cannot be reached; try again after `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    },
 }
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {
@@ -224,17 +237,9 @@ def _nul_fields(value: Any, path: str = "") -> list[str]:
     if isinstance(value, str):
         return [path or "body"] if "\x00" in value else []
     if isinstance(value, dict):
-        return [
-            f
-            for k, v in value.items()
-            for f in _nul_fields(v, f"{path}.{k}" if path else str(k))
-        ]
+        return [f for k, v in value.items() for f in _nul_fields(v, f"{path}.{k}" if path else str(k))]
     if isinstance(value, list):
-        return [
-            f
-            for i, v in enumerate(value)
-            for f in _nul_fields(v, f"{path}.{i}" if path else str(i))
-        ]
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}" if path else str(i))]
     return []
 
 
@@ -279,6 +284,12 @@ def create_intake_app(
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("answering 503: %s", exc)
+        body = {"error": "unavailable", "message": "the intake cannot reach its database; try again shortly"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
@@ -308,10 +319,15 @@ def create_intake_app(
             code = "invalid_form"
         elif exc.status_code == 400 and "json" in content_type:
             # FastAPI's answer when its JSON parser gave up (e.g. nested deeper than Python recurses)
-            code, message = "invalid_json", "the body could not be read as JSON (malformed or nested too deeply)"
+            code, message = (
+                "invalid_json",
+                "the body could not be read as JSON (malformed or nested too deeply)",
+            )
         else:
             code = _status_code_name(exc.status_code)
-        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers
+        )
 
     def accept(bot: Bot, request: BaseModel, key: str | None, uploads: list[Upload]) -> JSONResponse:
         payload = request.model_dump(mode="json")
@@ -461,6 +477,7 @@ def create_intake_app(
         response_model=ItemStatus,
         responses={
             401: ERROR_RESPONSES[401],
+            503: ERROR_RESPONSES[503],
             404: {"model": ErrorBody, "description": "No such item"},
             422: {"model": ErrorBody, "description": "The item id is not a positive integer"},
         },

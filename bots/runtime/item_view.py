@@ -190,15 +190,9 @@ def operator_detail(
 # ------------------------------------------------------------------ gathered from the store
 
 
-def item_cases(store: Store, item_id: int, events: Iterable[Event]) -> list[Case]:
-    """The cases an item was handed to, oldest first.
-
-    The store has no query for the cases of one item yet, so its case list is searched — and only for an item
-    whose history shows a hand-off, the only way a case is opened."""
-    if not any(e.to_state == Status.HANDED_OFF.value for e in events):
-        return []
-    cases = [c for c in store.cases(limit=2**31 - 1) if c.item_id == item_id]
-    return sorted(cases, key=lambda c: c.id)
+def item_cases(store: Store, item_id: int) -> list[Case]:
+    """The cases an item was handed to, oldest first."""
+    return sorted(store.cases(item_id=item_id), key=lambda c: c.id)
 
 
 def load_operator_detail(store: Store, item_id: int) -> dict[str, Any]:
@@ -206,5 +200,5 @@ def load_operator_detail(store: Store, item_id: int) -> dict[str, Any]:
     item = store.get(item_id)
     events = store.events("item", item.id)
     return operator_detail(
-        item, events=events, artifacts=store.artifacts(item.id), cases=item_cases(store, item.id, events)
+        item, events=events, artifacts=store.artifacts(item.id), cases=item_cases(store, item.id)
     )

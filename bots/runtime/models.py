@@ -39,6 +39,7 @@ class WorkItem:
     version: int
     created_at: datetime
     updated_at: datetime
+    breaker_trial: bool = False  # let through its paused queue by the circuit breaker, to test the cause
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,28 @@ class QueueState:
     paused_at: datetime | None
     paused_by: str | None
     consecutive_errors: int
+    resume_at: datetime | None = None  # the circuit breaker lets a trial item through from then on
+    cooldown_seconds: int | None = None  # the breaker's current cool-down (it grows while trials fail)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message the runtime sends to people (supervisors' alerts), kept in the outbox until delivered."""
+
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class OutboxMail:
+    id: int
+    message_id: str
+    mail: Mail
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,13 @@ class Runner:
         self.resources: dict[str, Any] = resources if resources is not None else {}
         self.rng = rng
         self.lease = timedelta(seconds=settings.lease_seconds)
-        self.breaker = CircuitBreaker(store, settings.breaker_threshold, self.mailer, settings.alert_mail_to)
+        self.breaker = CircuitBreaker(
+            store,
+            settings.breaker_threshold,
+            settings.alert_mail_to,
+            cooldown=timedelta(seconds=settings.breaker_cooldown_seconds),
+            max_cooldown=timedelta(seconds=settings.breaker_max_cooldown_seconds),
+        )
         self.calendars: dict[str, ServiceCalendar] = {}
 
     def calendar(self, system: str) -> ServiceCalendar:
@@ -95,34 +101,40 @@ class Runner:
 
     def execute(self, item: WorkItem) -> WorkItem | None:
         bot = self.registry.get(item.queue)
-        ctx = self._context(bot, item)
         try:
-            try:
-                bot.request_model.model_validate(item.payload)
-                bot.precheck(item, ctx)  # before any calendar: a bad request is refused at any hour
-            except ValidationError:
-                # accepted under an earlier version of the request model: refused with a reason, not retried
-                return self._outcome(bot, item, Reject("invalid_request", INVALID_REQUEST))
-            except Exception as exc:
-                return self._outcome(bot, item, exc)
-            closed = self._closed_system(bot)
-            if closed is not None:
-                system, cal = closed
-                now = self.now()
-                return self.store.finish(
-                    item,
-                    Status.DEFERRED,
-                    actor=self.worker_id,
-                    reason=f"{system}: {cal.closed_reason(now) or 'geschlossen'}",
-                    not_before=cal.next_opening(now),
-                    defer_reason=DeferReason.SERVICE_WINDOW,
-                    refund_attempt=True,
-                )
-            return self._process(bot, item, ctx)
+            outcome = self._run(bot, item)
         except StaleVersion as exc:
             # Our lease was reaped while we worked; whoever holds the item now finishes it.
             log.warning("item %s: lease lost, outcome dropped (%s)", item.id, exc)
             return None
+        if item.breaker_trial:
+            self.breaker.run_ended(item, outcome)
+        return outcome
+
+    def _run(self, bot: Bot, item: WorkItem) -> WorkItem:
+        ctx = self._context(bot, item)
+        try:
+            bot.request_model.model_validate(item.payload)
+            bot.precheck(item, ctx)  # before any calendar: a bad request is refused at any hour
+        except ValidationError:
+            # accepted under an earlier version of the request model: refused with a reason, not retried
+            return self._outcome(bot, item, Reject("invalid_request", INVALID_REQUEST))
+        except Exception as exc:
+            return self._outcome(bot, item, exc)
+        closed = self._closed_system(bot)
+        if closed is not None:
+            system, cal = closed
+            now = self.now()
+            return self.store.finish(
+                item,
+                Status.DEFERRED,
+                actor=self.worker_id,
+                reason=f"{system}: {cal.closed_reason(now) or 'geschlossen'}",
+                not_before=cal.next_opening(now),
+                defer_reason=DeferReason.SERVICE_WINDOW,
+                refund_attempt=True,
+            )
+        return self._process(bot, item, ctx)
 
     def _closed_system(self, bot: Bot) -> tuple[str, ServiceCalendar] | None:
         now = self.now()
@@ -144,7 +156,7 @@ class Runner:
             log=logging.getLogger(f"portalbots.{bot.queue}"),
         )
 
-    def _process(self, bot: Bot, item: WorkItem, ctx: Context) -> WorkItem | None:
+    def _process(self, bot: Bot, item: WorkItem, ctx: Context) -> WorkItem:
         started = []
         try:
             for mw in self.middleware:
@@ -233,5 +245,5 @@ class Runner:
                 reason=f"system error, {item.attempts} attempts used",
                 error=error,
             )
-        self.breaker.system_error(item.queue, error.message)
+        self.breaker.system_error(item, error.message)
         return outcome

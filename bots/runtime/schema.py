@@ -39,6 +39,8 @@ items = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # the one item the circuit breaker lets through a paused queue to see whether its cause is gone
+    sa.Column("breaker_trial", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("queue", "reference"),
     sa.Index("ix_work_items_claim", "queue", "status", "priority", "due_at", "id"),
     sa.Index("ix_work_items_status_not_before", "status", "not_before"),
@@ -78,6 +80,7 @@ cases = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index("ix_cases_unit_status", "unit", "status"),
+    sa.Index("ix_cases_item_id", "item_id"),
 )
 
 case_notes = sa.Table(
@@ -120,6 +123,25 @@ queue_states = sa.Table(
     sa.Column("paused_at", Timestamp),
     sa.Column("paused_by", sa.String(200)),
     sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
+    # the circuit breaker: when it lets a trial item through, and its current cool-down
+    sa.Column("resume_at", Timestamp),
+    sa.Column("cooldown_seconds", sa.Integer),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(200), nullable=False, unique=True),  # the same on every attempt
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("sent_at", Timestamp),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),
 )
 
 backlog_snapshots = sa.Table(

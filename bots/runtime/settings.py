@@ -63,7 +63,13 @@ class Settings(BaseSettings):
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
-    breaker_threshold: int = 5
+    breaker_threshold: int = Field(default=5, description="system errors in a row that pause a queue")
+    breaker_cooldown_seconds: float = Field(
+        default=60.0, description="how long a paused queue waits before one item runs as a trial"
+    )
+    breaker_max_cooldown_seconds: float = Field(
+        default=3600.0, description="the longest wait between trials (it doubles after each failed one)"
+    )
     alert_mail_to: str = "leitstand@portalbots.test"
     mail_from: str = "portalbots@portalbots.test"
     bots: str = Field(default="", description="extra bot classes 'module:Class', comma-separated")

@@ -17,10 +17,12 @@ from bots.ark_certificate.bot import ArkCertificateBot
 from bots.runtime.bot import Registry
 from bots.runtime.browser import SCREENSHOT_KIND, ProcessBrowser
 from bots.runtime.mail import Mailer
+from bots.runtime.maintenance import tick
 from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import Store
+from tests.bots_for_tests import Recorder
 from tests.conftest import MONDAY_07, SATURDAY_23, Sandbox, sandbox_ark_payload
 
 pytestmark = pytest.mark.browser
@@ -189,3 +191,49 @@ def test_changed_layout_fails_the_step_with_a_screenshot(rig: Rig) -> None:
     shots = [a for a in store.artifacts(item.id) if a.kind == SCREENSHOT_KIND]
     assert len(shots) == 1
     assert store.artifact_bytes(shots[0].id)[1].startswith(b"\x89PNG")
+
+
+def test_an_smtp_outage_heals_without_an_operator(rig: Rig) -> None:
+    """Two items in flight, the Postfach SMTP down for 60 s: the breaker pauses the queue, alerts the
+    supervisors (the alert waits in the outbox until SMTP is back), lets one trial through after its cool-down,
+    resumes, and both certificates arrive once."""
+    runner, store, sandbox = rig.runner, rig.store, rig.sandbox
+    clock = sandbox.clock
+    runner.breaker.threshold = 3
+    (c1, p1), (c2, p2) = sandbox.ark_policies()[:2]
+    before = {c: len(sandbox.postfach(c)) for c in (c1, c2)}
+    alerts_before = len(sandbox.admin.get("/admin/mailboxes/leitstand").json()["messages"])
+    sandbox.set_faults(smtp_down=True)
+    back_at = clock.now() + timedelta(seconds=60)
+    ids = [
+        rig.submit(sandbox_ark_payload(c1, p1, languages=["de"])),
+        rig.submit(sandbox_ark_payload(c2, p2, languages=["en"])),
+    ]
+    sent = Recorder()
+    sent.sent.extend(ids)
+    for _ in range(60):  # the workers run what was sent; housekeeping ticks every 10 s
+        for item_id in list(dict.fromkeys(sent.sent)):
+            runner.run(item_id)
+        sent.sent.clear()
+        unsent = [m for m in store.outbox() if m.sent_at is None]
+        if all(store.get(i).status == Status.DONE for i in ids) and not unsent:
+            break
+        clock.advance(timedelta(seconds=10))
+        if clock.now() >= back_at:
+            sandbox.set_faults(smtp_down=False)
+        tick(store, sent, mailer=runner.mailer)
+    assert [store.get(i).status for i in ids] == [Status.DONE, Status.DONE]
+    for customer, item_id in zip((c1, c2), ids, strict=True):
+        messages = sandbox.postfach(customer)
+        assert len(messages) == before[customer] + 1  # once: SMTP refused the earlier attempts outright
+        assert messages[-1]["message_id"] == store.get(item_id).result["message_id"]  # type: ignore[index]
+
+    moves = [(e.from_state, e.to_state) for e in store.events("queue", "ark_certificate")]
+    assert moves[0] == ("running", "paused") and moves[-1] == ("paused", "running")
+    assert ("paused", "half_open") in moves
+    alerts = sandbox.admin.get("/admin/mailboxes/leitstand").json()["messages"][alerts_before:]
+    assert [a["subject"] for a in alerts] == [
+        "[PortalBots] Warteschlange ark_certificate angehalten",
+        "[PortalBots] Warteschlange ark_certificate läuft wieder",
+    ]
+    assert all(m.sent_at is not None for m in store.outbox())

@@ -142,3 +142,19 @@ def test_within_the_limit_is_accepted(client: httpx.Client) -> None:
     body = json.dumps({"customer_id": "K1", "text": "x" * 200_000})
     r = client.post("/v1/echoes", content=body, headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 202, r.text
+
+
+def test_every_request_answers_503_while_the_database_is_away(tmp_path: Path) -> None:
+    # a PostgreSQL nobody listens on: every request that needs the store
+    down = Store("postgresql://postgres@127.0.0.1:9/nowhere")
+    settings = Settings(data_dir=tmp_path, intake_token=TOKEN, _env_file=None)  # type: ignore[call-arg]
+    app = create_intake_app(down, Registry([EchoBot()]), Recorder(), settings)
+    with ThreadedServer(app, name="intake") as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        for r in (
+            c.post("/v1/echoes", json={"customer_id": "K1"}, headers=AUTH),
+            c.post("/v1/echoes", json={"customer_id": "K1"}, headers={**AUTH, "Idempotency-Key": "k-1"}),
+            c.get("/v1/items/1", headers=AUTH),
+        ):
+            assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0, r.text
+            assert r.json()["error"] == "unavailable"
+    down.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -299,6 +300,83 @@ def test_circuit_breaker_pauses_queue_and_keeps_accepting(
     assert store.resume_queue("echo", "supervisor", "DB wieder da")
     assert runner.run(waiting.id).status == Status.DONE  # type: ignore[union-attr]
     assert store.queue_state("echo").consecutive_errors == 0
+
+
+def test_the_breaker_heals_after_a_cool_down_with_one_trial(
+    store: Store, runner: Runner, clock: FixedClock, tmp_path: Path
+) -> None:
+    down = tmp_path / "down"
+    down.touch()
+    items = [submit(store, "down_while", switch_file=str(down)) for _ in range(4)]
+    for item in items[:3]:
+        runner.run(item.id)
+    state = store.queue_state("echo")
+    assert state.paused and state.resume_at == clock.now() + timedelta(seconds=60)
+    sent = Recorder()
+    assert tick(store, sent)["trials"] == 0  # still cooling down
+    clock.advance(timedelta(seconds=61))
+
+    # the first trial fails: the queue stays paused, twice as long
+    tick(store, sent)
+    (trial,) = [store.get(i) for i in sent.sent if store.get(i).breaker_trial]  # one item, the oldest due
+    assert trial.id == items[0].id
+    others = [i for i in sent.sent if i != trial.id]
+    assert others and all(runner.run(i) is None for i in others)  # they wait while the queue is paused
+    assert runner.run(trial.id).status == Status.DEFERRED  # type: ignore[union-attr]
+    state = store.queue_state("echo")
+    assert (
+        state.paused
+        and state.cooldown_seconds == 120
+        and state.resume_at == clock.now() + timedelta(seconds=120)
+    )
+    assert not store.get(trial.id).breaker_trial
+    clock.advance(timedelta(seconds=60))
+    assert tick(store, sent)["trials"] == 0
+
+    # the cause is gone: the next trial succeeds and the queue resumes on its own
+    down.unlink()
+    clock.advance(timedelta(seconds=61))
+    sent.sent.clear()
+    tick(store, sent)
+    (trial,) = [store.get(i) for i in sent.sent if store.get(i).breaker_trial]
+    assert runner.run(trial.id).status == Status.DONE  # type: ignore[union-attr]
+    state = store.queue_state("echo")
+    assert not state.paused and state.resume_at is None and state.consecutive_errors == 0
+    moves = [(e.from_state, e.to_state, e.actor) for e in store.events("queue", "echo")]
+    assert moves == [
+        ("running", "paused", "circuit-breaker"),
+        ("paused", "half_open", "system"),
+        ("half_open", "paused", "circuit-breaker"),
+        ("paused", "half_open", "system"),
+        ("paused", "running", "circuit-breaker"),
+    ]
+    # alerts wait in the outbox (this runner's SMTP port has nobody listening): paused, then resumed
+    subjects = [m.mail.subject for m in reversed(store.outbox())]
+    assert subjects == [
+        "[PortalBots] Warteschlange echo angehalten",
+        "[PortalBots] Warteschlange echo läuft wieder",
+    ]
+    clock.advance(timedelta(hours=1))
+    store.release_due()
+    for item in items:  # the rest drains
+        if store.get(item.id).status != Status.DONE:
+            assert runner.run(item.id).status == Status.DONE  # type: ignore[union-attr]
+
+
+def test_a_done_item_shows_no_earlier_error_but_its_history_does(
+    store: Store, runner: Runner, clock: FixedClock, tmp_path: Path
+) -> None:
+    down = tmp_path / "down"
+    down.touch()
+    item = submit(store, "down_while", switch_file=str(down))
+    assert runner.run(item.id).error is not None  # type: ignore[union-attr]
+    down.unlink()
+    clock.advance(timedelta(minutes=5))
+    store.release_due()
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE and done.error is None
+    failed_run = [e for e in store.events("item", item.id) if e.to_state == "deferred"]
+    assert failed_run[0].detail["error"]["code"] == "ConnectionRefusedError"
 
 
 def test_a_success_ends_the_run_of_errors(store: Store, runner: Runner) -> None:

@@ -1,4 +1,4 @@
-"""The one place that owns the queries: work items, events, cases, artifacts, queue states, backlog.
+"""The one place that owns the queries: work items, events, cases, artifacts, queue states, backlog, outbox.
 
 One module per concept. Each holds the part of `Store` that opens transactions for its concept, and the
 functions that work inside a transaction given to them, which the other parts call (a hand-off changes
@@ -13,11 +13,12 @@ from bots.runtime.store.cases import CaseStore
 from bots.runtime.store.engine import make_engine
 from bots.runtime.store.events import SYSTEM_ACTOR, EventStore
 from bots.runtime.store.items import ItemStore, request_hash
+from bots.runtime.store.outbox import OutboxStore
 from bots.runtime.store.queues import QueueStore
 from bots.runtime.store.runs import RunStore
 
 __all__ = ["SYSTEM_ACTOR", "Store", "Upload", "make_engine", "request_hash"]
 
 
-class Store(ItemStore, RunStore, CaseStore, ArtifactStore, QueueStore, EventStore, BacklogStore):
+class Store(ItemStore, RunStore, CaseStore, ArtifactStore, QueueStore, EventStore, BacklogStore, OutboxStore):
     """Every read and write of the runtime's tables goes through here."""

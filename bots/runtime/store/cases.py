@@ -124,9 +124,17 @@ class CaseStore(StoreBase):
     """The clerks' side: listing, claiming, annotating and deciding cases."""
 
     def cases(
-        self, *, units: Sequence[str] | None = None, statuses: Sequence[CaseStatus] = (), limit: int = 200
+        self,
+        *,
+        units: Sequence[str] | None = None,
+        statuses: Sequence[CaseStatus] = (),
+        item_id: int | None = None,
+        limit: int = 200,
     ) -> list[Case]:
+        """Cases with their notes, by due date, in one query."""
         where: list[sa.ColumnElement[bool]] = []
+        if item_id is not None:
+            where.append(t.cases.c.item_id == item_id)
         if units is not None:
             where.append(t.cases.c.unit.in_(list(units)))
         if statuses:

@@ -10,8 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bots.runtime.clock import Clock, SystemClock, utc
+from bots.runtime.errors import StoreUnavailable
 
 
 def make_engine(url: str) -> Engine:
@@ -41,6 +43,17 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The database's "cannot now" (no connection, server gone, locked too long) as StoreUnavailable."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreUnavailable(
+            f"the database is unavailable: {str(exc.orig).strip().splitlines()[0]}"
+        ) from exc
+
+
 class StoreBase:
     """What every part of the store builds on: one engine, its transactions, and the clock."""
 
@@ -56,12 +69,12 @@ class StoreBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with _translated(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._reader.begin() as conn:
+        with _translated(), self._reader.begin() as conn:
             yield conn
 
     def now(self) -> datetime:

@@ -15,6 +15,8 @@ from bots.runtime.models import (
     CaseNote,
     Event,
     ItemError,
+    Mail,
+    OutboxMail,
     QueueState,
     WorkItem,
 )
@@ -44,6 +46,7 @@ def item(row: Row[Any]) -> WorkItem:
         version=row.version,
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
+        breaker_trial=bool(row.breaker_trial),
     )
 
 
@@ -108,6 +111,20 @@ def queue_state(row: Row[Any]) -> QueueState:
         utc(row.paused_at) if row.paused_at else None,
         row.paused_by,
         row.consecutive_errors,
+        utc(row.resume_at) if row.resume_at else None,
+        row.cooldown_seconds,
+    )
+
+
+def outbox_mail(row: Row[Any]) -> OutboxMail:
+    return OutboxMail(
+        row.id,
+        row.message_id,
+        Mail(row.recipient, row.subject, row.body),
+        row.attempts,
+        utc(row.created_at),
+        utc(row.sent_at) if row.sent_at else None,
+        row.last_error,
     )
 
 

@@ -23,7 +23,7 @@ _CLAIM = (
         t.items.c.id == sa.bindparam("p_item_id"),
         t.items.c.status == Status.PENDING.value,
         sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= sa.bindparam("p_now")),
-        ~queues.paused(t.items.c.queue),
+        sa.or_(~queues.paused(t.items.c.queue), t.items.c.breaker_trial == sa.true()),
     )
     .values(attempts=t.items.c.attempts + 1, version=t.items.c.version + 1)
     .returning(t.items)
@@ -49,6 +49,8 @@ def _holder(item: WorkItem) -> str:
 
 
 def _end_values(
+    item: WorkItem,
+    status: Status,
     result: dict[str, Any] | None,
     error: ItemError | None,
     not_before: datetime | None,
@@ -63,13 +65,25 @@ def _end_values(
     if result is not None:
         values["result"] = result
     if error is not None:
-        values["error"] = {
-            "kind": error.kind,
-            "code": error.code,
-            "message": error.message,
-            "traceback": error.traceback,
-        }
+        values["error"] = _error_json(error)
+    elif status in (Status.DONE, Status.HANDED_OFF) and item.error is not None:
+        values["error"] = None  # an earlier attempt's error is history (its event keeps it), not the item's
+    if item.breaker_trial:
+        values["breaker_trial"] = False
     return values
+
+
+def _error_json(error: ItemError) -> dict[str, Any]:
+    return {"kind": error.kind, "code": error.code, "message": error.message, "traceback": error.traceback}
+
+
+def _error_detail(error: ItemError | None) -> dict[str, Any] | None:
+    """What the event of a failed run keeps of its error, for the item's history (no traceback)."""
+    return (
+        None
+        if error is None
+        else {"error": {"kind": error.kind, "code": error.code, "message": error.message}}
+    )
 
 
 class RunStore(StoreBase):
@@ -180,8 +194,9 @@ class RunStore(StoreBase):
                 reason,
                 now,
                 _holder(item),
-                _end_values(result, error, not_before, defer_reason),
+                _end_values(item, status, result, error, not_before, defer_reason),
                 refund_attempt=refund_attempt,
+                detail=_error_detail(error),
             )
             if status == Status.DONE:
                 queues.reset_error_run(conn, item.queue)
@@ -209,7 +224,7 @@ class RunStore(StoreBase):
                 f"handed to {unit}: {reason_code}",
                 now,
                 _holder(item),
-                _end_values(result, None, None, None),
+                _end_values(item, Status.HANDED_OFF, result, None, None, None),
             )
             case = cases.open_case(conn, item, unit, reason_code, note, now + case_due, actor, now)
         return rows.item(row), case

@@ -76,9 +76,11 @@ def held_transition(
     values: dict[str, Any],
     *,
     refund_attempt: bool = False,
+    detail: dict[str, Any] | None = None,
 ) -> Row[Any]:
     """A worker ends its own run: one conditional update, no read before it (the hot path). `values` are
-    the columns to set besides the state; `refund_attempt` gives back the attempt the run counted."""
+    the columns to set besides the state; `refund_attempt` gives back the attempt the run counted; `detail`
+    goes into the event."""
     check_transition(Status.RUNNING, to)
     row = conn.execute(
         _END_RUN_REFUNDED if refund_attempt else _END_RUN,
@@ -87,5 +89,5 @@ def held_transition(
     if row is None:
         item_row(conn, item_id)  # NotFound for an unknown item
         raise StaleVersion(f"item {item_id} is no longer held by {owner} (lease expired and was reaped)")
-    events.record(conn, "item", item_id, row.queue, Status.RUNNING, to, actor, reason, now)
+    events.record(conn, "item", item_id, row.queue, Status.RUNNING, to, actor, reason, now, detail)
     return row
