@@ -19,7 +19,7 @@ from bots.runtime.store import Upload
 class EchoRequest(BaseModel):
     customer_id: str = Field(min_length=1, examples=["K100001"])
     action: Literal[
-        "ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop", "down_while"
+        "ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop", "down_while", "browse"
     ] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
@@ -52,6 +52,10 @@ class EchoBot(Bot):
                 raise HandOff("Kranken", "dunning_active", "Mahnverfahren aktiv")
             case "unavailable":
                 raise SystemUnavailable("policy_admin", "503 from the test")
+            case "browse":  # open the page at `text` (a hanging one, for the stop tests)
+                with ctx.browser() as page:
+                    page.goto(req.text, timeout=120_000)
+                    return {"title": page.title()}
             case "down_while":
                 if req.switch_file and Path(req.switch_file).exists():
                     raise ConnectionRefusedError("the target system is down")

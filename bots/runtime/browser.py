@@ -18,6 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from bots.runtime.errors import Outcome
 from bots.runtime.settings import Settings, get_settings
+from bots.runtime.stopping import stopping
 
 if TYPE_CHECKING:
     from bots.runtime.context import Context
@@ -153,7 +154,7 @@ class ProcessBrowser:
             page = context.new_page()
             yield page
         except Exception as exc:
-            if not isinstance(exc, Outcome):
+            if not isinstance(exc, Outcome) and not stopping():  # a worker on its way out cut the step
                 self._save_evidence(context, page, ctx)
             raise
         finally:
@@ -221,11 +222,11 @@ class ProcessBrowser:
         open_pages = [p for p in context.pages if not p.is_closed()]
         target = page if page is not None and not page.is_closed() else next(reversed(open_pages), None)
         if target is not None:
-            try:
-                png = target.screenshot(full_page=True, type="png", timeout=SCREENSHOT_TIMEOUT_MS)
+            png = self._screenshot(context, target)
+            if png is None:
+                log.warning("item %s: no failure screenshot", ctx.item.id)
+            else:
                 ctx.save_artifact(png, "image/png", f"{stem}-failure.png", SCREENSHOT_KIND)
-            except Exception:
-                log.warning("item %s: no failure screenshot", ctx.item.id, exc_info=True)
         if self.trace:
             try:
                 with tempfile.TemporaryDirectory(prefix="portalbots-trace-") as tmp:
@@ -234,6 +235,22 @@ class ProcessBrowser:
                     ctx.save_artifact(path.read_bytes(), "application/zip", f"{stem}-trace.zip", TRACE_KIND)
             except Exception:
                 log.warning("item %s: no trace", ctx.item.id, exc_info=True)
+
+    @staticmethod
+    def _screenshot(context: BrowserContext, page: Page) -> bytes | None:
+        """The whole page as it stands; a navigation still under way (a hanging page) is stopped first, else
+        the screenshot would wait for it."""
+        try:
+            session = context.new_cdp_session(page)
+            session.send("Page.stopLoading")
+            session.detach()
+        except Exception:
+            log.info("could not stop the page's loading before the screenshot", exc_info=True)
+        try:
+            return page.screenshot(full_page=True, type="png", timeout=SCREENSHOT_TIMEOUT_MS)
+        except Exception:
+            log.warning("no screenshot of the failed page", exc_info=True)
+            return None
 
     def _close_context(self, context: BrowserContext) -> None:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from bots.runtime import stopping
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.maintenance import tick
@@ -99,6 +100,15 @@ def process_runner() -> Runner:
 def _reset_after_fork(**_: Any) -> None:
     global _runner
     _runner = None
+    stopping.install(get_settings().worker_stop_grace_seconds)
+
+
+@signals.worker_shutting_down.connect
+def _stop_the_pool(**_: Any) -> None:
+    """Ctrl-C or SIGTERM: the pool processes cut their running step after a grace period (see stopping)."""
+    from billiard.process import active_children
+
+    stopping.ask_to_stop([child.pid for child in active_children() if child.pid])
 
 
 @signals.worker_process_shutdown.connect
@@ -125,6 +135,11 @@ def _close_browser(**_: Any) -> None:
 
 @app.task(name="portalbots.run_item", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_item(item_id: int) -> str | None:
+    if stopping.stopping():
+        # a pool process on its way out starts nothing new; the item stays pending in the database and
+        # housekeeping sends it again (a requeued message could come straight back to this process)
+        log.info("item %s not started: this worker is stopping", item_id)
+        return None
     outcome = process_runner().run(item_id)
     return outcome.status.value if outcome else None
 

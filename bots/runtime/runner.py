@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bots.runtime import stopping
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.breaker import CircuitBreaker
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock, utc
 from bots.runtime.context import Context
-from bots.runtime.errors import HandOff, Reject, StaleVersion, SystemUnavailable
+from bots.runtime.errors import HandOff, Outcome, Reject, StaleVersion, SystemUnavailable
 from bots.runtime.mail import Mailer
 from bots.runtime.middleware import Middleware, default_middleware
 from bots.runtime.models import ItemError, WorkItem
@@ -180,6 +181,15 @@ class Runner:
         return self.store.finish(item, Status.DONE, actor=self.worker_id, reason="done", result=result)
 
     def _outcome(self, bot: Bot, item: WorkItem, exc: Exception) -> WorkItem:
+        if stopping.stopping() and not isinstance(exc, Outcome):
+            # the worker cut this step on its way out: not the item's fault, so no attempt is used
+            return self.store.finish(
+                item,
+                Status.PENDING,
+                actor=self.worker_id,
+                reason=f"worker stopped during the run ({type(exc).__name__}); the item waits for another",
+                refund_attempt=True,
+            )
         if isinstance(exc, Reject):
             return self.store.finish(
                 item,

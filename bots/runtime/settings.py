@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     mail_from: str = "portalbots@portalbots.test"
     bots: str = Field(default="", description="extra bot classes 'module:Class', comma-separated")
 
+    worker_stop_grace_seconds: float = Field(
+        default=5.0, description="when a worker is asked to stop, how long a running step may still take"
+    )
     chromium_path: str = "/usr/bin/chromium"
     browser_headless: bool = True
     browser_timeout_ms: float = 15_000.0

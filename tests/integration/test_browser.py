@@ -8,6 +8,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -331,3 +332,23 @@ def test_browser_started_before_fork_is_not_reused_in_the_child(
     with own.session(ctx, base_url=site) as page:
         page.goto("/")
         assert page.locator("#vsnr").inner_text() == "ARK-1001"
+
+
+def test_a_hanging_page_leaves_a_screenshot_as_well_as_the_trace(
+    shared: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    hang = socket.socket()  # accepts, never answers
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(4)
+    try:
+        ctx = make_ctx(items, settings, shared, "hangs")
+        with pytest.raises(PlaywrightTimeoutError):
+            with ctx.browser(base_url=site) as page:
+                page.goto("/")
+                page.goto(f"http://127.0.0.1:{hang.getsockname()[1]}/slow", timeout=1500)
+    finally:
+        hang.close()
+    kinds = sorted(a.kind for a in items.artifacts(ctx.item.id))
+    assert kinds == [SCREENSHOT_KIND, TRACE_KIND]
+    (shot,) = [a for a in items.artifacts(ctx.item.id) if a.kind == SCREENSHOT_KIND]
+    assert items.artifact_bytes(shot.id)[1].startswith(PNG_MAGIC)

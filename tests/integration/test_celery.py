@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -224,3 +226,80 @@ def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig) -> None:
     assert effects.read_text().splitlines() == [str(item.id)]
     events = [(e.from_state, e.to_state) for e in rig.store.events("item", item.id)]
     assert ("running", "pending") in events
+
+
+@pytest.fixture
+def hanging_site() -> Iterator[str]:
+    """A web server that accepts and never answers: a page that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hangs"
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def chromium_browsers() -> set[int]:
+    """Chromium main processes (not renderers) on this machine."""
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--remote-debugging-pipe" in argv and not any(a.startswith(b"--type=") for a in argv):
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.browser
+def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
+    rig: Rig, hanging_site: str, chromium: str
+) -> None:
+    rig.env.update(PORTALBOTS_WORKER_STOP_GRACE_SECONDS="1", PORTALBOTS_CHROMIUM_PATH=chromium)
+    browsers_before = chromium_browsers()
+    worker = rig.start_worker()
+    item = rig.submit(action="browse", text=hanging_site)
+    rig.wait_for(item.id, lambda i: i.status == Status.RUNNING, "running")
+    deadline = time.monotonic() + 60
+    while chromium_browsers() == browsers_before and time.monotonic() < deadline:
+        time.sleep(0.1)  # the page is open (and hangs)
+    assert chromium_browsers() - browsers_before, "the worker opened no browser"
+
+    asked = time.monotonic()
+    worker.proc.send_signal(signal.SIGTERM)  # as a service manager or `docker stop` does
+    worker.proc.wait(30)
+    took = time.monotonic() - asked
+    assert took < 20, f"the worker took {took:.0f} s to stop"
+
+    back = rig.store.get(item.id)
+    assert back.status == Status.PENDING and back.attempts == 0 and back.lease_owner is None
+    assert "worker stopped" in rig.store.events("item", item.id)[-1].reason
+    deadline = time.monotonic() + 10
+    while not chromium_browsers() <= browsers_before and time.monotonic() < deadline:
+        time.sleep(0.1)  # the kernel reaps a killed process a moment later
+    assert chromium_browsers() <= browsers_before, "a Chromium outlived its worker"
+
+    # housekeeping sends the pending item again: the next worker takes it
+    worker.stop()
+    rig.workers.remove(worker)
+    rig.start_worker()
+    tick(rig.store, rig.dispatcher, resend_after=timedelta(0))
+    started = rig.wait_for(item.id, lambda i: i.status == Status.RUNNING, "running again")
+    assert started.attempts == 1
