@@ -8,31 +8,32 @@ error, whoever raises it, answers in one format (`ErrorBody`).
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from http import HTTPStatus
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Header, Path, Request, Security, UploadFile
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
 
+from bots.runtime.api import (
+    ApiError,
+    ErrorBody,
+    bearer_check,
+    checked_token,
+    field_errors,
+    install_error_handlers,
+    token_first_route,
+)
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.errors import (
-    ConfigurationError,
     FieldInvalid,
     IdempotencyConflict,
     NotFound,
-    StoreUnavailable,
 )
 from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
@@ -44,79 +45,15 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOADS = 20
 MAX_KEY_LENGTH = 200
-MIN_TOKEN_LENGTH = 16
-RETRY_AFTER_SECONDS = 5  # what a 503 asks the portal to wait while the database is away
 MAX_ITEM_ID = 2**31 - 1  # item ids are 32-bit integers in every database
 # Printable ASCII without leading or trailing blanks (HTTP servers strip those anyway).
 KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
-
-
-class ApiError(Exception):
-    def __init__(
-        self, status: int, error: str, message: str, fields: list[dict[str, str]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.fields = fields or []
-
-
-_LOCATIONS = ("body", "path", "query", "header", "cookie")
-
-
-def field_name(loc: Sequence[str | int], *, located: bool = False) -> str:
-    """The field as the client named it, e.g. `languages.0`; `body` for an error of the whole body.
-    `located`: the first part is FastAPI's location ("body", "path", …), which the client never wrote."""
-    parts = list(loc)
-    if located and parts and parts[0] in _LOCATIONS and len(parts) > 1:
-        parts = parts[1:]
-    return ".".join(str(p) for p in parts) or "body"
-
-
-def field_errors(errors: Iterable[Mapping[str, Any]], *, located: bool = False) -> list[dict[str, str]]:
-    """`ErrorBody.fields` from pydantic's validation errors (`located`: FastAPI's, which lead with where)."""
-    return [{"field": field_name(e["loc"], located=located), "message": str(e["msg"])} for e in errors]
-
-
-def _is_key_error(error: Mapping[str, Any]) -> bool:
-    return tuple(error["loc"][:1]) == ("header",) and str(error["loc"][-1]).lower() == "idempotency-key"
-
-
-# Errors of the body as a whole: no JSON, or JSON that is not an object.
-_BODY_SHAPE_ERRORS = frozenset(
-    {"json_invalid", "missing", "model_type", "model_attributes_type", "dict_type"}
-)
-
-
-def _is_body_shape(error: Mapping[str, Any]) -> bool:
-    loc = tuple(error["loc"])
-    return error["type"] == "json_invalid" or (loc == ("body",) and error["type"] in _BODY_SHAPE_ERRORS)
-
-
-def _status_code_name(status: int) -> str:
-    """`method_not_allowed` for 405: the `error` of an HTTP error FastAPI or Starlette raise."""
-    try:
-        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
-    except ValueError:
-        return f"http_{status}"
 
 
 class Accepted(BaseModel):
     id: int
     status: str
     reference: str
-
-
-class ErrorField(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: str
-    message: str
-    fields: list[ErrorField] = []
 
 
 class PortalError(BaseModel):
@@ -187,49 +124,12 @@ IdempotencyKey = Annotated[
 ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID, description="The `id` the submission answered with")]
 
 
-def _token_first_route(
-    check: Callable[[HTTPAuthorizationCredentials | None], None], settings: Settings
-) -> type[APIRoute]:
-    """A route class that checks the bearer token before FastAPI reads the body, so a request without a
-    valid token is answered 401 (never 400 or 422) and its body, maybe a large upload, is never parsed;
-    then it reads the body up to its limit (413 beyond it, before the rest is read)."""
+def _body_limit(settings: Settings) -> Callable[[Request], int]:
+    def limit(request: Request) -> int:
+        is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
+        return settings.intake_max_form_bytes if is_form else settings.intake_max_json_bytes
 
-    class TokenFirstRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def handle(request: Request) -> Response:
-                check(await BEARER(request))
-                if request.method in ("POST", "PUT", "PATCH"):
-                    await _read_body(request, _body_limit(request, settings))
-                return await handler(request)
-
-            return handle
-
-    return TokenFirstRoute
-
-
-def _body_limit(request: Request, settings: Settings) -> int:
-    is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
-    return settings.intake_max_form_bytes if is_form else settings.intake_max_json_bytes
-
-
-async def _read_body(request: Request, limit: int) -> None:
-    """Read the body into the request (FastAPI parses it from there), refusing one over `limit` bytes as soon
-    as that is known: from Content-Length before reading, else while reading."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
-    request._body = bytes(body)  # what Request.body() caches; FastAPI's parsing reads it from there
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
+    return limit
 
 
 def _nul_fields(value: Any, path: str = "") -> list[str]:
@@ -251,19 +151,10 @@ def create_intake_app(
         version="1",
         description="Requests from the customer portal to the back-office bots.",
     )
-    token = settings.intake_token.get_secret_value().encode()
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigurationError(
-            f"PORTALBOTS_INTAKE_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long (it has {len(token)}): "
-            "set it to a secret shared with the portal, e.g. `openssl rand -hex 32`"
-        )
+    check_token = bearer_check(
+        checked_token(settings.intake_token.get_secret_value(), "PORTALBOTS_INTAKE_TOKEN")
+    )
     tz = ZoneInfo(settings.timezone)
-
-    def check_token(credentials: HTTPAuthorizationCredentials | None) -> None:
-        given = credentials.credentials.encode() if credentials is not None else b""
-        # compare first, so the time taken does not tell which check failed; empty never passes
-        if not (hmac.compare_digest(given, token) and given and token):
-            raise ApiError(401, "unauthorized", "a valid bearer token is required")
 
     async def require_token(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
@@ -273,61 +164,14 @@ def create_intake_app(
     v1 = APIRouter(
         prefix="/v1",
         dependencies=[Security(require_token)],
-        route_class=_token_first_route(check_token, settings),
+        route_class=token_first_route(BEARER, check_token, _body_limit(settings)),
     )
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        body: dict[str, Any] = {"error": exc.error, "message": exc.message}
-        if exc.fields:
-            body["fields"] = exc.fields
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(body, status_code=exc.status, headers=headers)
-
-    @app.exception_handler(StoreUnavailable)
-    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        log.warning("answering 503: %s", exc)
-        body = {"error": "unavailable", "message": "the intake cannot reach its database; try again shortly"}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(_is_key_error(e) for e in errors):
-            error = ApiError(
-                400,
-                "invalid_idempotency_key",
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
-            )
-        elif any(_is_body_shape(e) for e in errors):
-            error = ApiError(
-                400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)"
-            )
-        else:
-            error = ApiError(
-                422, "invalid_request", "the request has invalid fields", field_errors(errors, located=True)
-            )
-        return await _api_error(request, error)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code in (204, 304):
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        content_type = request.headers.get("content-type", "")
-        message = str(exc.detail)
-        if exc.status_code == 400 and "multipart/form-data" in content_type:
-            code = "invalid_form"
-        elif exc.status_code == 400 and "json" in content_type:
-            # FastAPI's answer when its JSON parser gave up (e.g. nested deeper than Python recurses)
-            code, message = (
-                "invalid_json",
-                "the body could not be read as JSON (malformed or nested too deeply)",
-            )
-        else:
-            code = _status_code_name(exc.status_code)
-        return JSONResponse(
-            {"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers
-        )
+    bad_key = ApiError(
+        400,
+        "invalid_idempotency_key",
+        f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
+    )
+    install_error_handlers(app, {"idempotency-key": bad_key})
 
     def accept(bot: Bot, request: BaseModel, key: str | None, uploads: list[Upload]) -> JSONResponse:
         payload = request.model_dump(mode="json")
