@@ -16,7 +16,13 @@ from rich.table import Table
 
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
-from bots.runtime.errors import ConfigurationError, IdempotencyConflict, NotFound, RuntimeProblem
+from bots.runtime.errors import (
+    ConfigurationError,
+    FieldInvalid,
+    IdempotencyConflict,
+    NotFound,
+    RuntimeProblem,
+)
 from bots.runtime.filenames import safe_filename
 from bots.runtime.privacy import install_log_masking
 from bots.runtime.settings import Settings, get_settings
@@ -135,22 +141,18 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
         for e in exc.errors(include_url=False):
             err.print(f"[red]{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}[/red]")
         return 2
-    store = open_store(settings)
+    from bots.runtime.submission import Submitter
+
+    configure(settings)
+    submitter = Submitter(open_store(settings), CeleryDispatcher(), settings)
     try:
-        item, created = store.submit(
-            bot.queue,
-            model.model_dump(mode="json"),
-            reference=args.key,
-            customer_id=bot.customer_of(model),
-            due_in=bot.sla,
-            max_attempts=bot.max_attempts,
-        )
+        item, created = submitter.submit(bot, model, reference=args.key)
+    except FieldInvalid as exc:
+        err.print(f"[red]{exc.field}: {exc.message}[/red]")
+        return 2
     except IdempotencyConflict as exc:
         err.print(f"[red]{exc}[/red]")
         return 2
-    if created:
-        configure(settings)
-        CeleryDispatcher().enqueue(item)
     out.print(
         json.dumps(
             {"id": item.id, "status": item.status.value, "reference": item.reference, "created": created}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bots.runtime.bot import Bot
 from bots.runtime.context import Context
 from bots.runtime.errors import HandOff, Reject, SystemUnavailable
-from bots.runtime.models import WorkItem
+from bots.runtime.models import Mail, WorkItem
 from bots.runtime.store import Upload
 
 
@@ -34,6 +34,10 @@ class EchoBot(Bot):
     request_model = EchoRequest
     systems = ("policy_admin",)
     max_attempts = 3
+
+    def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
+        kind = "abgelehnt" if isinstance(outcome, Reject) else "an Sachbearbeitung"
+        return Mail(f"{item.customer_id}@postfach.portalbots.test", f"Echo {item.id} {kind}", str(outcome))
 
     def precheck(self, item: WorkItem, ctx: Context) -> None:
         if item.payload.get("action") == "precheck_reject":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,16 +11,18 @@ from pydantic import BaseModel
 
 from bots.ark_certificate import rules
 from bots.ark_certificate.certificate import IssuedCertificate, issue_certificates
-from bots.ark_certificate.message import certificate_body, certificate_subject
+from bots.ark_certificate.message import certificate_body, certificate_subject, request_label
 from bots.ark_certificate.request import ArkRequest
 from bots.ark_certificate.settings import ArkSettings
 from bots.insurer.letterhead import insurer_from_settings
+from bots.insurer.notices import CustomerNotices
 from bots.insurer.pages import SYSTEM, open_policy_admin
 from bots.insurer.postfach import Attachment, Postfach
 from bots.runtime.bot import Bot
+from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.context import Context
-from bots.runtime.errors import FieldInvalid
-from bots.runtime.models import WorkItem
+from bots.runtime.errors import FieldInvalid, HandOff, Reject
+from bots.runtime.models import Mail, WorkItem
 from bots.runtime.scenario import DemoScenario
 
 CERTIFICATE_KIND = "certificate"
@@ -37,6 +40,18 @@ class ArkCertificateBot(Bot):
     def __init__(self, settings: ArkSettings | None = None) -> None:
         self.settings = settings or ArkSettings()
         self.postfach = Postfach(self.settings)
+        self.notices = CustomerNotices(self.settings)
+
+    def due_at(self, submitted: datetime, calendar: Callable[[str], ServiceCalendar]) -> datetime:
+        """The close of the policy administration's next service day ("bis zum nächsten Werktag")."""
+        return calendar(SYSTEM).next_service_day_end(submitted)
+
+    def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
+        what = request_label(item.payload)
+        customer = item.customer_id or str(item.payload.get("customer_id", ""))
+        if isinstance(outcome, Reject):
+            return self.notices.refused(customer, what, item.created_at, outcome.customer_message)
+        return self.notices.with_clerk(customer, what, item.created_at, outcome.unit, self.case_sla.days)
 
     def admit(self, request: BaseModel, today: date) -> None:
         assert isinstance(request, ArkRequest)
@@ -53,7 +68,9 @@ class ArkCertificateBot(Bot):
         return ArkDemo()
 
     def precheck(self, item: WorkItem, ctx: Context) -> None:
-        rules.check_request(ArkRequest.model_validate(item.payload), _today(ctx), self.settings.ark_max_past_days)
+        rules.check_request(
+            ArkRequest.model_validate(item.payload), _today(ctx), self.settings.ark_max_past_days
+        )
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         request = ArkRequest.model_validate(item.payload)

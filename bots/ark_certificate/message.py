@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
 from babel import Locale
 from babel.dates import format_date
 
@@ -10,6 +14,19 @@ from bots.ark_certificate.request import ArkRequest
 from bots.insurer.facts import Policy
 
 LANGUAGE_NAMES_DE = {"de": "Deutsch", "en": "Englisch", "es": "Spanisch", "fr": "Französisch"}
+
+
+def request_label(payload: Mapping[str, Any]) -> str:
+    """The request in a few German words, from its stored payload (which a refusal may find malformed)."""
+    code = str(payload.get("country", ""))
+    country = Locale("de").territories.get(code, code)
+    try:
+        start = format_date(date.fromisoformat(str(payload["travel_start"])), "medium", locale="de")
+        end = format_date(date.fromisoformat(str(payload["travel_end"])), "medium", locale="de")
+        trip = f", Reiseziel {country}, {start} bis {end}"
+    except (KeyError, ValueError):
+        trip = f", Reiseziel {country}" if country else ""
+    return f"Bescheinigung Ihrer Auslandsreise-Krankenversicherung (Vertrag {payload.get('policy_number', '–')}{trip})"
 
 
 def certificate_subject(request: ArkRequest, policy: Policy) -> str:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from bots.runtime.errors import ConfigurationError, UnknownQueue
-from bots.runtime.models import WorkItem
+from bots.runtime.errors import ConfigurationError, HandOff, Reject, UnknownQueue
+from bots.runtime.models import Mail, WorkItem
 
 if TYPE_CHECKING:
+    from bots.runtime.calendar import ServiceCalendar
     from bots.runtime.context import Context
     from bots.runtime.scenario import DemoScenario
     from bots.runtime.store import Upload
@@ -68,6 +69,16 @@ class Bot(ABC):
         name with all its values, in order) and its files. The files themselves are stored as artifacts
         (kind "upload") of the item, in the same transaction as the item."""
         raise NotImplementedError(f"bot {type(self).__name__} takes no multipart requests")
+
+    def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail | None:
+        """The message that tells the customer their request was refused or handed to a clerk (German, to
+        their Postfach), or None. The runner writes it to the outbox in the transaction that ends the run,
+        so it is sent exactly once, however often the run is retried or housekeeping restarts."""
+        return None
+
+    def due_at(self, submitted: datetime, calendar: Callable[[str], ServiceCalendar]) -> datetime:
+        """When an item submitted at `submitted` is due (its SLA); `calendar` gives a system's calendar."""
+        return submitted + self.sla
 
     def admit(self, request: BaseModel, today: date) -> None:
         """Checks at the intake that need today's date (local time), after the request model passed: raise

@@ -163,6 +163,19 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
+class Calendars:
+    """The service calendars of a process's target systems, each built once from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._by_system: dict[str, ServiceCalendar] = {}
+
+    def get(self, system: str) -> ServiceCalendar:
+        if system not in self._by_system:
+            self._by_system[system] = ServiceCalendar.from_settings(system, self.settings)
+        return self._by_system[system]
+
+
 class ServiceCalendar:
     """When one target system is in service; all instants in and out are aware, results in UTC."""
 
@@ -258,6 +271,15 @@ class ServiceCalendar:
         if (day.month, day.day) in self.closing_days:
             return f"Betriebsruhe ({day:%d.%m.})"
         return "außerhalb der Servicezeiten"
+
+    def next_service_day_end(self, at: datetime) -> datetime:
+        """When the next service day after `at`'s local date closes (in UTC): "bis zum nächsten Werktag"."""
+        day = self._local_date(_require_aware(at))
+        for offset in range(1, SEARCH_DAYS + 1):
+            intervals = self._day_intervals(day + timedelta(days=offset))
+            if intervals:
+                return intervals[-1][1]
+        raise ValueError(f"{self.system} has no service day within {SEARCH_DAYS} days after {at.isoformat()}")
 
     def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The open intervals overlapping [start, end), clipped to it, touching ones joined, in UTC."""

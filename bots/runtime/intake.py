@@ -12,7 +12,6 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Header, Path, Request, Security, UploadFile
 from fastapi.responses import JSONResponse
@@ -39,6 +38,7 @@ from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store, Upload
+from bots.runtime.submission import Submitter
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +132,6 @@ def _body_limit(settings: Settings) -> Callable[[Request], int]:
     return limit
 
 
-def _nul_fields(value: Any, path: str = "") -> list[str]:
-    """The fields of a JSON-like value whose text holds a NUL character, which PostgreSQL cannot store."""
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _nul_fields(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}" if path else str(i))]
-    return []
-
-
 def create_intake_app(
     store: Store, registry: Registry, dispatcher: Dispatcher, settings: Settings
 ) -> FastAPI:
@@ -154,7 +143,7 @@ def create_intake_app(
     check_token = bearer_check(
         checked_token(settings.intake_token.get_secret_value(), "PORTALBOTS_INTAKE_TOKEN")
     )
-    tz = ZoneInfo(settings.timezone)
+    submitter = Submitter(store, dispatcher, settings)
 
     async def require_token(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
@@ -174,42 +163,13 @@ def create_intake_app(
     install_error_handlers(app, {"idempotency-key": bad_key})
 
     def accept(bot: Bot, request: BaseModel, key: str | None, uploads: list[Upload]) -> JSONResponse:
-        payload = request.model_dump(mode="json")
-        nul = _nul_fields(payload)
-        if nul:
-            message = "NUL characters are not allowed"
-            raise ApiError(
-                422,
-                "invalid_request",
-                "the request has invalid fields",
-                [{"field": f, "message": message} for f in nul],
-            )
         try:
-            bot.admit(request, store.clock.now().astimezone(tz).date())
+            item, created = submitter.submit(bot, request, reference=key, uploads=uploads)
         except FieldInvalid as exc:
-            raise ApiError(
-                422,
-                "invalid_request",
-                "the request has invalid fields",
-                [{"field": exc.field, "message": exc.message}],
-            ) from None
-        try:
-            item, created = store.submit(
-                bot.queue,
-                payload,
-                reference=key,
-                customer_id=bot.customer_of(request),
-                due_in=bot.sla,
-                max_attempts=bot.max_attempts,
-                uploads=uploads,
-            )
+            fields = [{"field": exc.field, "message": exc.message}]
+            raise ApiError(422, "invalid_request", "the request has invalid fields", fields) from None
         except IdempotencyConflict as exc:
             raise ApiError(409, "idempotency_conflict", str(exc)) from None
-        if created:
-            try:
-                dispatcher.enqueue(item)
-            except Exception:  # the item is stored; housekeeping resends it
-                log.exception("could not enqueue item %s; housekeeping will resend it", item.id)
         headers = {"Location": f"/v1/items/{item.id}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"

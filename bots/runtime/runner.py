@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from bots.runtime import stopping
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.breaker import CircuitBreaker
-from bots.runtime.calendar import ServiceCalendar
+from bots.runtime.calendar import Calendars, ServiceCalendar
 from bots.runtime.clock import Clock, utc
 from bots.runtime.context import Context
 from bots.runtime.errors import HandOff, Outcome, Reject, StaleVersion, SystemUnavailable
@@ -77,12 +77,10 @@ class Runner:
             cooldown=timedelta(seconds=settings.breaker_cooldown_seconds),
             max_cooldown=timedelta(seconds=settings.breaker_max_cooldown_seconds),
         )
-        self.calendars: dict[str, ServiceCalendar] = {}
+        self.calendars = Calendars(settings)
 
     def calendar(self, system: str) -> ServiceCalendar:
-        if system not in self.calendars:
-            self.calendars[system] = ServiceCalendar.from_settings(system, self.settings)
-        return self.calendars[system]
+        return self.calendars.get(system)
 
     def now(self) -> datetime:
         return utc(self.clock.now())
@@ -190,16 +188,21 @@ class Runner:
                 reason=f"worker stopped during the run ({type(exc).__name__}); the item waits for another",
                 refund_attempt=True,
             )
-        if isinstance(exc, Reject):
-            return self.store.finish(
-                item,
-                Status.REJECTED,
-                actor=self.worker_id,
-                reason=f"rejected: {exc.code}",
-                result={"customer_message": exc.customer_message},
-                error=ItemError("reject", exc.code, exc.customer_message),
-            )
-        if isinstance(exc, HandOff):
+        if isinstance(exc, Reject | HandOff):
+            try:
+                notice = bot.notice(item, exc)
+            except Exception as broken:  # a bug in the customer's message: retried like any system error
+                return self._system_error(item, broken)
+            if isinstance(exc, Reject):
+                return self.store.finish(
+                    item,
+                    Status.REJECTED,
+                    actor=self.worker_id,
+                    reason=f"rejected: {exc.code}",
+                    result={"customer_message": exc.customer_message},
+                    error=ItemError("reject", exc.code, exc.customer_message),
+                    notice=notice,
+                )
             handed, _case = self.store.hand_off(
                 item,
                 unit=exc.unit,
@@ -207,6 +210,7 @@ class Runner:
                 note=exc.note,
                 case_due=bot.case_sla,
                 actor=self.worker_id,
+                notice=notice,
             )
             return handed
         if isinstance(exc, SystemUnavailable):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,14 @@ from bots.runtime.bot import Registry
 from bots.runtime.browser import SCREENSHOT_KIND, ProcessBrowser
 from bots.runtime.mail import Mailer
 from bots.runtime.maintenance import tick
+from bots.runtime.migrate import upgrade
 from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import Store
+from bots.runtime.submission import Submitter
 from tests.bots_for_tests import Recorder
-from tests.conftest import MONDAY_07, SATURDAY_23, Sandbox, sandbox_ark_payload
+from tests.conftest import BERLIN, MONDAY_07, SATURDAY_23, Sandbox, make_ark_request, sandbox_ark_payload
 
 pytestmark = pytest.mark.browser
 
@@ -237,3 +239,36 @@ def test_an_smtp_outage_heals_without_an_operator(rig: Rig) -> None:
         "[PortalBots] Warteschlange ark_certificate läuft wieder",
     ]
     assert all(m.sent_at is not None for m in store.outbox())
+
+
+def test_a_refused_customer_hears_back_in_the_postfach_once(rig: Rig) -> None:
+    runner, store, sandbox = rig.runner, rig.store, rig.sandbox
+    (_owner, policy), (other, _) = sandbox.ark_policies()[:2]
+    before = len(sandbox.postfach(other))
+    item = rig.run(sandbox_ark_payload(other, policy))
+    assert item.status == Status.REJECTED
+    assert item.due_at is None or item.due_at > item.created_at
+    for _ in range(2):  # housekeeping sends the outbox; a second round sends nothing again
+        tick(store, Recorder(), mailer=runner.mailer)
+    messages = sandbox.postfach(other)
+    assert len(messages) == before + 1
+    notice = messages[-1]
+    assert notice["subject"].startswith("Ihre Anfrage: Bescheinigung Ihrer Auslandsreise-Krankenversicherung")
+    assert policy["policy_number"] in notice["subject"]
+    assert item.error is not None and item.error.message.split(".")[0] in notice["body_text"].replace(
+        "\r\n", "\n"
+    )
+    assert "Kontaktformular" in notice["body_text"] and not notice["attachments"]
+
+
+def test_the_due_date_is_the_close_of_the_next_working_day(sandbox: Sandbox, tmp_path: Path) -> None:
+    upgrade(f"sqlite:///{tmp_path / 'due.db'}")
+    store = Store(f"sqlite:///{tmp_path / 'due.db'}", sandbox.clock)
+    friday_evening = datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN)
+    sandbox.clock.set(friday_evening)
+    submitter = Submitter(store, Recorder(), sandbox.runtime_settings(tmp_path))
+    item, _ = submitter.submit(
+        ArkCertificateBot(sandbox.ark_settings()), make_ark_request(travel_start="2026-12-10")
+    )
+    assert item.due_at == datetime(2026, 11, 30, 19, 0, tzinfo=BERLIN)
+    store.dispose()

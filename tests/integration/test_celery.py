@@ -255,17 +255,31 @@ def hanging_site() -> Iterator[str]:
     server.close()
 
 
-def chromium_browsers() -> set[int]:
-    """Chromium main processes (not renderers) on this machine."""
-    found = set()
+def chromium_browsers(root: int) -> set[int]:
+    """Chromium main processes (not renderers) below process `root` (a worker started them)."""
+    parents: dict[int, int] = {}
+    argvs: dict[int, list[bytes]] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argvs[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"--remote-debugging-pipe" in argv and not any(a.startswith(b"--type=") for a in argv):
-            found.add(int(entry.name))
-    return found
+
+    def below_root(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == root:
+                return True
+        return False
+
+    return {
+        pid
+        for pid, argv in argvs.items()
+        if b"--remote-debugging-pipe" in argv
+        and not any(a.startswith(b"--type=") for a in argv)
+        and below_root(pid)
+    }
 
 
 @pytest.mark.browser
@@ -273,14 +287,14 @@ def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
     rig: Rig, hanging_site: str, chromium: str
 ) -> None:
     rig.env.update(PORTALBOTS_WORKER_STOP_GRACE_SECONDS="1", PORTALBOTS_CHROMIUM_PATH=chromium)
-    browsers_before = chromium_browsers()
     worker = rig.start_worker()
     item = rig.submit(action="browse", text=hanging_site)
     rig.wait_for(item.id, lambda i: i.status == Status.RUNNING, "running")
     deadline = time.monotonic() + 60
-    while chromium_browsers() == browsers_before and time.monotonic() < deadline:
+    while not chromium_browsers(worker.proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)  # the page is open (and hangs)
-    assert chromium_browsers() - browsers_before, "the worker opened no browser"
+    browsers = chromium_browsers(worker.proc.pid)
+    assert browsers, "the worker opened no browser"
 
     asked = time.monotonic()
     worker.proc.send_signal(signal.SIGTERM)  # as a service manager or `docker stop` does
@@ -292,9 +306,11 @@ def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
     assert back.status == Status.PENDING and back.attempts == 0 and back.lease_owner is None
     assert "worker stopped" in rig.store.events("item", item.id)[-1].reason
     deadline = time.monotonic() + 10
-    while not chromium_browsers() <= browsers_before and time.monotonic() < deadline:
+    alive = [pid for pid in browsers if Path(f"/proc/{pid}").exists()]
+    while alive and time.monotonic() < deadline:
         time.sleep(0.1)  # the kernel reaps a killed process a moment later
-    assert chromium_browsers() <= browsers_before, "a Chromium outlived its worker"
+        alive = [pid for pid in browsers if Path(f"/proc/{pid}").exists()]
+    assert not alive, "a Chromium outlived its worker"
 
     # housekeeping sends the pending item again: the next worker takes it
     worker.stop()

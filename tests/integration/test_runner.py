@@ -13,10 +13,10 @@ import pytest
 from bots.runtime.bot import Registry
 from bots.runtime.clock import FixedClock
 from bots.runtime.context import Context
-from bots.runtime.errors import IdempotencyConflict, InvalidTransition, StaleVersion
+from bots.runtime.errors import HandOff, IdempotencyConflict, InvalidTransition, Reject, StaleVersion
 from bots.runtime.maintenance import tick
 from bots.runtime.middleware import LeaseKeeper
-from bots.runtime.models import WorkItem
+from bots.runtime.models import Mail, WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.settings import Settings, SystemHours
 from bots.runtime.states import CaseStatus, DeferReason, Status
@@ -77,6 +77,33 @@ def test_reject_is_terminal_with_customer_message(store: Store, runner: Runner) 
     assert out.result == {"customer_message": "Das geht leider nicht."}
     with pytest.raises(InvalidTransition):
         store.change_status(item.id, Status.PENDING, actor="op", reason="try")
+
+
+def test_a_refused_or_handed_off_request_leaves_one_message_for_the_customer(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    refused, handed, done = submit(store, "reject"), submit(store, "handoff"), submit(store, "ok")
+    for item in (refused, handed, done):
+        runner.run(item.id)
+        assert runner.run(item.id) is None  # a second delivery of the message changes nothing
+    mails = sorted((m.mail.to, m.mail.subject) for m in store.outbox())
+    assert mails == sorted(
+        [
+            ("K1@postfach.portalbots.test", f"Echo {refused.id} abgelehnt"),
+            ("K1@postfach.portalbots.test", f"Echo {handed.id} an Sachbearbeitung"),
+        ]
+    )
+
+
+def test_a_notice_that_cannot_be_written_is_a_system_error(store: Store, runner: Runner) -> None:
+    class BrokenNotice(EchoBot):
+        def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
+            raise KeyError("customer_id")
+
+    runner.registry = Registry([BrokenNotice()])
+    out = runner.run(submit(store, "reject").id)
+    assert out is not None and out.status == Status.DEFERRED and out.defer_reason == DeferReason.RETRY_BACKOFF
+    assert store.outbox() == []
 
 
 def test_hand_off_opens_a_case_and_the_clerk_decides(store: Store, runner: Runner, clock: FixedClock) -> None:

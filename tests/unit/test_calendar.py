@@ -344,3 +344,25 @@ def test_next_opening_is_the_first_open_instant(at: datetime, which: int) -> Non
     assert closing is not None and closing > opening
     assert not cal.is_open(closing)
     assert cal.open_seconds_until(opening, closing) == (closing - opening).total_seconds()
+
+
+@pytest.mark.parametrize(
+    ("submitted", "due"),
+    [
+        (datetime(2026, 11, 24, 10, 0), datetime(2026, 11, 25, 19, 0)),  # Tuesday -> end of Wednesday
+        (datetime(2026, 11, 27, 20, 0), datetime(2026, 11, 30, 19, 0)),  # Friday evening -> Monday
+        (datetime(2026, 11, 28, 23, 0), datetime(2026, 11, 30, 19, 0)),  # Saturday night -> Monday
+        (datetime(2026, 12, 23, 18, 0), datetime(2026, 12, 28, 19, 0)),  # 24 closed, 25/26 holidays
+        (datetime(2026, 12, 24, 9, 0), datetime(2026, 12, 28, 19, 0)),
+        (datetime(2026, 12, 31, 9, 0), datetime(2027, 1, 4, 19, 0)),  # New Year's Day, then a weekend
+        (datetime(2026, 3, 27, 12, 0), datetime(2026, 3, 30, 19, 0)),  # across the spring DST change
+    ],
+)
+def test_the_next_service_day_ends_as_a_customer_reads_bis_zum_naechsten_werktag(
+    submitted: datetime, due: datetime
+) -> None:
+    calendar = ServiceCalendar(
+        "policy_admin", parse_hours("mon-fri 07:00-19:00"), closing_days={(12, 24), (12, 31)}
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    assert calendar.next_service_day_end(submitted.replace(tzinfo=berlin)) == due.replace(tzinfo=berlin)

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from bots.runtime import schema as t
 from bots.runtime.errors import InvalidTransition, StaleVersion
-from bots.runtime.models import Case, ItemError, WorkItem
+from bots.runtime.models import Case, ItemError, Mail, WorkItem
 from bots.runtime.states import DeferReason, Status
-from bots.runtime.store import cases, events, queues, rows, transitions
+from bots.runtime.store import cases, events, outbox, queues, rows, transitions
 from bots.runtime.store.engine import StoreBase
 
 # Built once, for every claim: SQLAlchemy caches the compiled SQL, not the building of the statement,
@@ -179,9 +179,11 @@ class RunStore(StoreBase):
         not_before: datetime | None = None,
         defer_reason: DeferReason | None = None,
         refund_attempt: bool = False,
+        notice: Mail | None = None,
     ) -> WorkItem:
         """End a run held under lease by `item.lease_owner`; a run that ends done also ends the queue's
-        run of system errors (the circuit breaker's count), in the same transaction."""
+        run of system errors (the circuit breaker's count), and `notice` goes to the outbox, in the same
+        transaction."""
         if status in (Status.RUNNING, Status.HANDED_OFF):
             raise InvalidTransition(f"a run cannot end {status} here (a hand-off goes through hand_off)")
         now = self.now()
@@ -200,6 +202,8 @@ class RunStore(StoreBase):
             )
             if status == Status.DONE:
                 queues.reset_error_run(conn, item.queue)
+            if notice is not None:
+                outbox.add(conn, notice, now)
         return rows.item(row)
 
     def hand_off(
@@ -212,8 +216,10 @@ class RunStore(StoreBase):
         case_due: timedelta,
         actor: str,
         result: dict[str, Any] | None = None,
+        notice: Mail | None = None,
     ) -> tuple[WorkItem, Case]:
-        """Hand a running item to a clerk of `unit`: the item waits and a case opens, in one transaction."""
+        """Hand a running item to a clerk of `unit`: the item waits, a case opens and `notice` goes to the
+        outbox, in one transaction."""
         now = self.now()
         with self._write() as conn:
             row = transitions.held_transition(
@@ -227,4 +233,6 @@ class RunStore(StoreBase):
                 _end_values(item, Status.HANDED_OFF, result, None, None, None),
             )
             case = cases.open_case(conn, item, unit, reason_code, note, now + case_due, actor, now)
+            if notice is not None:
+                outbox.add(conn, notice, now)
         return rows.item(row), case
