@@ -36,6 +36,7 @@ from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import ShiftedClock
 from bots.runtime.dispatch import CeleryDispatcher, configure
 from bots.runtime.intake import create_intake_app
+from bots.runtime.mail import Mailer
 from bots.runtime.maintenance import tick
 from bots.runtime.migrate import upgrade
 from bots.runtime.models import WorkItem
@@ -118,7 +119,8 @@ def run_demo(settings: Settings, at: str | None = None, customers: int = 20) -> 
             )
             worker = Worker(demo, sandbox.url, list(scenarios), home / "worker.log")
             try:
-                phases = Phases(store, dispatcher, portal, worker, clock, tz)
+                mailer = Mailer(demo.smtp_host, demo.smtp_port, demo.mail_from)
+                phases = Phases(store, dispatcher, portal, worker, clock, tz, mailer)
                 all_subs = phases.run(
                     list(scenarios.values()), summarize(sandbox.db).customers, start, saturday, monday
                 )
@@ -142,6 +144,7 @@ class Phases:
     worker: Worker
     clock: ShiftedClock
     tz: ZoneInfo
+    mailer: Mailer
 
     def run(
         self,
@@ -170,6 +173,7 @@ class Phases:
         )
         _submit(self.portal, replay)
         _wait(self.store, weekday, lambda i: i.status in _FINAL, "Anfragen bearbeitet")
+        self.housekeeping()
 
         night = [
             Submission(bot, request)
@@ -187,10 +191,17 @@ class Phases:
                           f"(Kunde sah im Portal: „bis zum nächsten Werktag“).")  # fmt: skip
 
         self.stand_at(monday, "Montag, Öffnung der Bestandsführung")
-        released = tick(self.store, self.dispatcher)
-        out.print(f"  Wartung: {released['released']} zurückgestellte Aufträge freigegeben.")
+        self.housekeeping()
         _wait(self.store, night, lambda i: i.status in _FINAL, "nach Öffnung bearbeitet")
+        self.housekeeping()
         return [*weekday, replay, *night]
+
+    def housekeeping(self) -> None:
+        """One round of what `portalbots beat` does every 10 s: release what is due, send the outbox."""
+        done = tick(self.store, self.dispatcher, mailer=self.mailer)
+        if done["released"] or done["mailed"]:
+            out.print(f"  Wartung: {done['released']} zurückgestellte Aufträge freigegeben, "
+                      f"{done['mailed']} Nachrichten an Kunden ins Postfach versandt.")  # fmt: skip
 
     def stand_at(self, moment: datetime, what: str) -> None:
         self.clock.shift = moment - datetime.now(UTC)
@@ -366,3 +377,12 @@ def _export_postfach(sandbox: SandboxServer, store: Store, subs: list[Submission
     out.print(f"\n[bold]Zugestellte PDFs[/bold] ({len(paths)}, aus den Postfächern der Kunden):")
     for path in paths:
         out.print(f"  {path}")
+    notices = [
+        (customer, message.subject)
+        for customer in customers
+        for message in sandbox.db.messages("postfach", customer)
+        if not message.attachments
+    ]
+    out.print(f"\n[bold]Nachrichten ohne Anhang[/bold] ({len(notices)}: Absagen und Hinweise an die Kunden):")
+    for customer, subject in notices:
+        out.print(f"  {customer}: {subject}", highlight=False)

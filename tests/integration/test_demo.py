@@ -28,6 +28,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert output.count("erledigt") >= 3 and output.count("abgelehnt") >= 3
     assert "Wiederholung erkannt" in output and "422" in output
     assert "wartet bis Montag" in output
+    # every refused request reached its customer's Postfach as a message of its own
+    assert output.count("Ihre Anfrage: Bescheinigung") == output.count("abgelehnt") >= 3
     pdfs = sorted((tmp_path / "var" / "demo" / "postfach").rglob("*.pdf"))
     assert len(pdfs) == 7, output
     for pdf in pdfs:
