@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from celery import Celery, signals
@@ -147,7 +146,7 @@ def run_item(item_id: int) -> str | None:
 @app.task(name="portalbots.maintain", ignore_result=True)
 def maintain() -> dict[str, int]:
     runner = process_runner()
-    return tick(runner.store, CeleryDispatcher(app), timedelta(seconds=60), runner.mailer)
+    return tick(runner.store, CeleryDispatcher(app), runner.mailer)
 
 
 @app.task(name="portalbots.snapshot_backlog", ignore_result=True)

@@ -1,5 +1,5 @@
 """Periodic housekeeping: reap lost leases, release due deferrals, let the breaker's trials through, resend
-lost messages, send the outbox's mail."""
+what nobody took, send the outbox's mail."""
 
 from __future__ import annotations
 
@@ -24,17 +24,13 @@ class Dispatcher(Protocol):
         ...
 
 
-def tick(
-    store: Store,
-    dispatcher: Dispatcher,
-    resend_after: timedelta = timedelta(seconds=60),
-    mailer: Mailer | None = None,
-) -> dict[str, int]:
-    """One round of housekeeping; every item it touches is sent to its queue again."""
+def tick(store: Store, dispatcher: Dispatcher, mailer: Mailer | None = None) -> dict[str, int]:
+    """One round of housekeeping; every item it makes pending, and every pending item nobody took within
+    its bound, is sent to its queue (again), most urgent first."""
     reaped = store.reap_expired()
     released = store.release_due()
     trials = store.start_trials(SYSTEM_ACTOR)
-    stale = store.stale_pending(resend_after)
+    stale = store.due_for_redispatch()
     sent: set[int] = set()
     for item in [*reaped, *released, *trials, *stale]:
         if item.id not in sent and item.status.value == "pending":

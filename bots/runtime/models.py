@@ -40,6 +40,7 @@ class WorkItem:
     created_at: datetime
     updated_at: datetime
     breaker_trial: bool = False  # let through its paused queue by the circuit breaker, to test the cause
+    dispatches: int = 0  # how often "run item X" was sent
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,14 @@ items = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     # the one item the circuit breaker lets through a paused queue to see whether its cause is gone
     sa.Column("breaker_trial", sa.Boolean, nullable=False, server_default=sa.false()),
+    # how often "run item X" was sent, and when to send it again if the item is still pending by then
+    sa.Column("dispatches", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("redispatch_at", Timestamp),
     sa.UniqueConstraint("queue", "reference"),
     sa.Index("ix_work_items_claim", "queue", "status", "priority", "due_at", "id"),
     sa.Index("ix_work_items_status_not_before", "status", "not_before"),
     sa.Index("ix_work_items_lease", "status", "lease_expires"),
+    sa.Index("ix_work_items_redispatch", "status", "redispatch_at"),
 )
 
 events = sa.Table(

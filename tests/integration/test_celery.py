@@ -217,7 +217,7 @@ def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig) -> None:
     assert dead.lease_expires is not None
     reaper = Store(rig.env["PORTALBOTS_DATABASE_URL"], FixedClock(dead.lease_expires + timedelta(seconds=1)))
     try:
-        result = tick(reaper, rig.dispatcher, resend_after=timedelta(0))
+        result = tick(reaper, rig.dispatcher)
     finally:
         reaper.dispose()
     assert result["reaped"] == 1
@@ -316,6 +316,6 @@ def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
     worker.stop()
     rig.workers.remove(worker)
     rig.start_worker()
-    tick(rig.store, rig.dispatcher, resend_after=timedelta(0))
+    tick(rig.store, rig.dispatcher)
     started = rig.wait_for(item.id, lambda i: i.status == Status.RUNNING, "running again")
     assert started.attempts == 1

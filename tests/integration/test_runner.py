@@ -486,3 +486,43 @@ def test_lease_keeper_keeps_a_long_step_and_lets_a_lost_lease_go(
     clock.advance(timedelta(seconds=61))
     assert [i.id for i in store.reap_expired()] == [other.id]
     assert keeper.renew_all() == [] and keeper.held() == []
+
+
+def test_a_pending_item_is_sent_again_only_after_its_bound_which_doubles(
+    store: Store, clock: FixedClock
+) -> None:
+    items = [submit(store) for _ in range(5)]  # the intake sent each once
+    sent = Recorder()
+    tick(store, sent)
+    assert sent.sent == []  # within the bound: no copies in the broker
+    clock.advance(timedelta(seconds=61))
+    tick(store, sent)
+    assert sorted(sent.sent) == [i.id for i in items]
+    clock.advance(timedelta(seconds=61))
+    tick(store, sent)
+    assert len(sent.sent) == 5  # the next bound is 120 s
+    clock.advance(timedelta(seconds=60))
+    tick(store, sent)
+    assert len(sent.sent) == 10
+    assert {store.get(i.id).dispatches for i in items} == {3}
+
+
+def test_at_the_opening_every_deferred_item_is_released_at_once_most_urgent_first(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    clock.set(berlin(2026, 11, 28, 23, 0))
+    urgent = []
+    for n in range(60):
+        item, _ = store.submit(
+            "echo", {"customer_id": "K1"}, customer_id="K1", priority=1 if n % 20 == 7 else 0
+        )
+        runner.run(item.id)
+        if item.priority:
+            urgent.append(item.id)
+    assert store.counts()["echo"] == {"deferred": 60}
+    clock.set(berlin(2026, 11, 30, 7, 0))
+    sent = Recorder()
+    done = tick(store, sent)
+    assert done["released"] == 60 and len(sent.sent) == 60  # one round, each sent once
+    assert sent.sent[: len(urgent)] == sorted(urgent)
+    assert tick(store, sent)["enqueued"] == 0

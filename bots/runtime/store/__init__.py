@@ -10,6 +10,7 @@ from __future__ import annotations
 from bots.runtime.store.artifacts import ArtifactStore, Upload
 from bots.runtime.store.backlog import BacklogStore
 from bots.runtime.store.cases import CaseStore
+from bots.runtime.store.dispatching import DispatchStore
 from bots.runtime.store.engine import make_engine
 from bots.runtime.store.events import SYSTEM_ACTOR, EventStore
 from bots.runtime.store.items import ItemStore, request_hash
@@ -20,5 +21,15 @@ from bots.runtime.store.runs import RunStore
 __all__ = ["SYSTEM_ACTOR", "Store", "Upload", "make_engine", "request_hash"]
 
 
-class Store(ItemStore, RunStore, CaseStore, ArtifactStore, QueueStore, EventStore, BacklogStore, OutboxStore):
+class Store(
+    ItemStore,
+    RunStore,
+    DispatchStore,
+    CaseStore,
+    ArtifactStore,
+    QueueStore,
+    EventStore,
+    BacklogStore,
+    OutboxStore,
+):
     """Every read and write of the runtime's tables goes through here."""

@@ -202,6 +202,7 @@ class CaseStore(StoreBase):
                 }
             if decision == Status.PENDING:
                 values["attempts"] = 0
+                values["redispatch_at"] = now  # back to the bot at housekeeping's next round
             row = transitions.transition(
                 conn, case.item_id, decision, clerk, f"case {case_id}: {resolution}", now, values=values
             )

@@ -66,3 +66,27 @@ class EventStore(StoreBase):
             q = q.where(t.events.c.queue == queue)
         with self._read() as conn:
             return [rows.event(r) for r in conn.execute(q)]
+
+
+def record_many(
+    conn: Connection, moves: list[tuple[int, str, str, str, str]], now: datetime, actor: str = SYSTEM_ACTOR
+) -> None:
+    """One insert for the events of many items: (item id, queue, from, to, reason) each."""
+    if moves:
+        conn.execute(
+            _INSERT_EVENT,
+            [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "subject": "item",
+                    "subject_id": str(item_id),
+                    "queue": queue,
+                    "from_state": str(from_state),
+                    "to_state": str(to_state),
+                    "reason": reason,
+                    "detail": {},
+                }
+                for item_id, queue, from_state, to_state, reason in moves
+            ],
+        )

@@ -16,10 +16,9 @@ from bots.runtime import schema as t
 from bots.runtime.errors import IdempotencyConflict, InvalidTransition
 from bots.runtime.models import WorkItem
 from bots.runtime.states import DeferReason, Status
-from bots.runtime.store import artifacts, cases, events, rows, transitions
+from bots.runtime.store import artifacts, cases, dispatching, events, rows, transitions
 from bots.runtime.store.artifacts import Upload
 from bots.runtime.store.engine import StoreBase
-from bots.runtime.store.events import SYSTEM_ACTOR
 
 # Built once, like the event insert (events.py): per call, the two cost ~9 % of items/s on SQLite.
 _INSERT_ITEM = sa.insert(t.items).returning(t.items)
@@ -65,6 +64,8 @@ class ItemStore(StoreBase):
                         "priority": priority,
                         "status": Status.PENDING.value,
                         "due_at": due_at or (now + due_in if due_in else None),
+                        "dispatches": 1,  # the caller sends it now; if that is lost, housekeeping does
+                        "redispatch_at": now + dispatching.REDISPATCH_AFTER,
                         "attempts": 0,
                         "max_attempts": max_attempts,
                         "payload": payload,
@@ -128,22 +129,6 @@ class ItemStore(StoreBase):
                 out.setdefault(queue, {})[status] = n
         return out
 
-    def stale_pending(self, older_than: timedelta, limit: int = 1000) -> list[WorkItem]:
-        """Pending items untouched for a while: their broker message may be lost, so they are sent again."""
-        cutoff = self.now() - older_than
-        q = (
-            sa.select(t.items)
-            .where(
-                t.items.c.status == Status.PENDING.value,
-                t.items.c.updated_at < cutoff,
-                sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= self.now()),
-            )
-            .order_by(t.items.c.priority.desc(), t.items.c.id)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [rows.item(r) for r in conn.execute(q)]
-
     def change_status(
         self,
         item_id: int,
@@ -168,6 +153,8 @@ class ItemStore(StoreBase):
         }
         if reset_attempts:
             values["attempts"] = 0
+        if status == Status.PENDING:
+            values["redispatch_at"] = now  # housekeeping sends it at its next round
         with self._write() as conn:
             current = transitions.item_row(conn, item_id)
             if current.status == Status.RUNNING.value:
@@ -180,57 +167,3 @@ class ItemStore(StoreBase):
             if current.status == Status.HANDED_OFF.value:
                 cases.close_for_item(conn, item_id, actor, f"item {status} by {actor}: {reason}", now)
         return rows.item(row)
-
-    def release_due(self, limit: int = 500) -> list[WorkItem]:
-        """Deferred items whose time has come go back to pending."""
-        now = self.now()
-        released: list[WorkItem] = []
-        with self._write() as conn:
-            due = conn.execute(
-                sa.select(t.items.c.id)
-                .where(t.items.c.status == Status.DEFERRED.value, t.items.c.not_before <= now)
-                .order_by(t.items.c.not_before)
-                .limit(limit)
-            ).all()
-            for (item_id,) in due:
-                row = transitions.transition(
-                    conn,
-                    item_id,
-                    Status.PENDING,
-                    SYSTEM_ACTOR,
-                    "deferral due",
-                    now,
-                    values={"defer_reason": None, "not_before": None},
-                )
-                released.append(rows.item(row))
-        return released
-
-    def reap_expired(self, limit: int = 500) -> list[WorkItem]:
-        """Running items whose lease ran out (a worker died) go back to pending, or fail when out of attempts."""
-        now = self.now()
-        reaped: list[WorkItem] = []
-        with self._write() as conn:
-            expired = conn.execute(
-                sa.select(t.items.c.id, t.items.c.attempts, t.items.c.max_attempts, t.items.c.lease_owner)
-                .where(t.items.c.status == Status.RUNNING.value, t.items.c.lease_expires < now)
-                .limit(limit)
-            ).all()
-            for item_id, attempts, max_attempts, owner in expired:
-                exhausted = attempts >= max_attempts
-                error = {
-                    "kind": "lease_expired",
-                    "code": "lease_expired",
-                    "message": f"worker {owner} stopped answering; lease expired",
-                    "traceback": None,
-                }
-                row = transitions.transition(
-                    conn,
-                    item_id,
-                    Status.FAILED if exhausted else Status.PENDING,
-                    SYSTEM_ACTOR,
-                    f"lease of {owner} expired" + ("; no attempts left" if exhausted else ""),
-                    now,
-                    values={"lease_owner": None, "lease_expires": None, "error": error},
-                )
-                reaped.append(rows.item(row))
-        return reaped

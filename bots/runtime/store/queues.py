@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from bots.runtime import schema as t
 from bots.runtime.models import Mail, QueueState, WorkItem
 from bots.runtime.states import Status
-from bots.runtime.store import events, outbox, rows
+from bots.runtime.store import dispatching, events, outbox, rows
 from bots.runtime.store.engine import StoreBase
 
 RUNNING, PAUSED, HALF_OPEN = "running", "paused", "half_open"  # a queue's states in the event log
@@ -123,6 +123,12 @@ class QueueStore(StoreBase):
                 events.record(conn, "queue", queue, queue, PAUSED, RUNNING, actor, reason, now)
                 if alert is not None:
                     outbox.add(conn, alert, now)
+                # what waited is sent at housekeeping's next round, not after its resend bound
+                conn.execute(
+                    sa.update(t.items)
+                    .where(t.items.c.queue == queue, t.items.c.status == Status.PENDING.value)
+                    .values(redispatch_at=now)
+                )
         return bool(n)
 
     def extend_pause(self, queue: str, actor: str, reason: str, cooldown: timedelta) -> bool:
@@ -166,7 +172,7 @@ class QueueStore(StoreBase):
                 row = conn.execute(
                     sa.update(t.items)
                     .where(t.items.c.id == _most_urgent_due(queue, now).scalar_subquery())
-                    .values(breaker_trial=True)
+                    .values(breaker_trial=True, **dispatching.sent_again(now))
                     .returning(t.items)
                 ).one_or_none()
                 if row is None:

@@ -47,6 +47,7 @@ def item(row: Row[Any]) -> WorkItem:
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
         breaker_trial=bool(row.breaker_trial),
+        dispatches=row.dispatches,
     )
 
 

@@ -70,6 +70,8 @@ def _end_values(
         values["error"] = None  # an earlier attempt's error is history (its event keeps it), not the item's
     if item.breaker_trial:
         values["breaker_trial"] = False
+    if status == Status.PENDING:
+        values["redispatch_at"] = None  # given back (a worker stopping): housekeeping sends it at once
     return values
 
 
