@@ -181,6 +181,15 @@ def admin_router(
     def account_changes(policy_number: str | None = None) -> list[dict[str, Any]]:
         return [change_json(c) for c in db.account_changes(policy_number)]
 
+    @router.get("/sessions")
+    def get_sessions() -> dict[str, int]:
+        return {"logins": db.logins}
+
+    @router.post("/sessions/expire")
+    def expire_sessions() -> dict[str, int]:
+        """End every login session, as a session timeout or a restart of the real system does."""
+        return {"expired": db.expire_sessions()}
+
     @router.post("/seed")
     def post_seed(body: SeedRequest) -> dict[str, Any]:
         return seed(db, body.customers, body.rng_seed).to_dict()

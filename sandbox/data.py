@@ -169,6 +169,7 @@ class SandboxDB:
         self.engine = sa.create_engine(f"sqlite:///{self.path.resolve()}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self.logins = 0  # sessions created since this process opened the database (for tests and benchmarks)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -337,6 +338,7 @@ class SandboxDB:
 
     def create_session(self, username: str, at: datetime) -> str:
         token = secrets.token_urlsafe(32)
+        self.logins += 1
         with self.engine.begin() as conn:
             conn.execute(
                 sessions.insert().values(
@@ -354,6 +356,12 @@ class SandboxDB:
     def delete_session(self, token: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.token == token))
+
+    def expire_sessions(self) -> int:
+        """End every login session (as a restart or a session timeout of the real system would)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(sessions.delete()).rowcount)
+
 
     # -- mail ------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import tempfile
 import threading
 import weakref
@@ -13,11 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from bots.runtime.errors import Outcome
-from bots.runtime.settings import Settings, get_settings
+from bots.runtime.settings import Settings, TraceMode, get_settings
 from bots.runtime.stopping import stopping
 
 if TYPE_CHECKING:
@@ -33,9 +34,21 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # a robot needs none of these: each costs CPU per page or per launch
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication",
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--metrics-recording-only",
+    "--password-store=basic",
 )
 SCREENSHOT_TIMEOUT_MS = 10_000.0
 VIEWPORT = {"width": 1280, "height": 900}
+
+# what a robot never needs: images, fonts, stylesheets (the page objects read ids and data-fields)
+BLOCKED_RESOURCES = re.compile(r"\.(png|jpe?g|gif|webp|svg|ico|woff2?|ttf|otf|css)(\?.*)?$", re.IGNORECASE)
 
 SCREENSHOT_KIND = "screenshot"
 TRACE_KIND = "trace"
@@ -104,7 +117,8 @@ class ProcessBrowser:
         *,
         timeout_ms: float | None = None,
         navigation_timeout_ms: float | None = None,
-        trace: bool | None = None,
+        trace: bool | TraceMode | None = None,
+        block_resources: bool | None = None,
     ) -> None:
         self.settings = settings
         self.timeout_ms = float(timeout_ms if timeout_ms is not None else settings.browser_timeout_ms)
@@ -113,7 +127,11 @@ class ProcessBrowser:
             if navigation_timeout_ms is not None
             else settings.browser_navigation_timeout_ms
         )
-        self.trace = settings.browser_trace if trace is None else trace
+        chosen = settings.browser_trace if trace is None else trace
+        self.trace: TraceMode = ("always" if chosen else "never") if isinstance(chosen, bool) else chosen
+        self.block_resources = (
+            settings.browser_block_resources if block_resources is None else block_resources
+        )
         self.launches = 0  # how many Chromiums this object started in this process
         self._pid: int | None = None
         self._browser: Browser | None = None
@@ -148,14 +166,15 @@ class ProcessBrowser:
         When an error escapes the block (not a bot's `Outcome`), a full-page screenshot and the Playwright
         trace are saved as artifacts of the item first; the error propagates unchanged.
         """
-        context = self._new_context(base_url, timeout_ms, context_options)
+        traced = self.trace == "always" or (self.trace == "retries" and ctx.item.attempts > 1)
+        context = self._new_context(base_url, timeout_ms, context_options, traced)
         page: Page | None = None
         try:
             page = context.new_page()
             yield page
         except Exception as exc:
             if not isinstance(exc, Outcome) and not stopping():  # a worker on its way out cut the step
-                self._save_evidence(context, page, ctx)
+                self._save_evidence(context, page, ctx, traced)
             raise
         finally:
             self._close_context(context)
@@ -194,7 +213,7 @@ class ProcessBrowser:
         )
 
     def _new_context(
-        self, base_url: str | None, timeout_ms: float | None, options: dict[str, Any]
+        self, base_url: str | None, timeout_ms: float | None, options: dict[str, Any], traced: bool = False
     ) -> BrowserContext:
         options = {
             "locale": "de-DE",
@@ -212,11 +231,13 @@ class ProcessBrowser:
             context = self.browser().new_context(**options)
         context.set_default_timeout(self.timeout_ms if timeout_ms is None else timeout_ms)
         context.set_default_navigation_timeout(self.navigation_timeout_ms)
-        if self.trace:
+        if self.block_resources:
+            context.route(BLOCKED_RESOURCES, _abort)  # matched in the driver: only these reach Python
+        if traced:
             context.tracing.start(screenshots=True, snapshots=True)
         return context
 
-    def _save_evidence(self, context: BrowserContext, page: Page | None, ctx: Context) -> None:
+    def _save_evidence(self, context: BrowserContext, page: Page | None, ctx: Context, traced: bool) -> None:
         stem = f"item-{ctx.item.id}-attempt-{ctx.item.attempts}"
         # The page the block got, or the newest still open one (a popup it followed).
         open_pages = [p for p in context.pages if not p.is_closed()]
@@ -227,7 +248,7 @@ class ProcessBrowser:
                 log.warning("item %s: no failure screenshot", ctx.item.id)
             else:
                 ctx.save_artifact(png, "image/png", f"{stem}-failure.png", SCREENSHOT_KIND)
-        if self.trace:
+        if traced:
             try:
                 with tempfile.TemporaryDirectory(prefix="portalbots-trace-") as tmp:
                     path = Path(tmp) / "trace.zip"
@@ -284,6 +305,10 @@ def process_browser(settings: Settings | None = None) -> ProcessBrowser:
     if _default is None:
         _default = ProcessBrowser(settings or get_settings())
     return _default
+
+
+def _abort(route: Route) -> None:
+    route.abort()
 
 
 def shutdown() -> None:

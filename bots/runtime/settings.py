@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bots.runtime.calendar import parse_closing_days, parse_hours
 
 DEFAULT_SYSTEM = "policy_admin"
+TraceMode = Literal["always", "retries", "never"]
 
 
 class SystemHours(BaseModel):
@@ -81,9 +83,24 @@ class Settings(BaseSettings):
     browser_headless: bool = True
     browser_timeout_ms: float = 15_000.0
     browser_navigation_timeout_ms: float = 30_000.0
-    browser_trace: bool = Field(
-        default=True, description="record a Playwright trace per item, kept as an artifact when a step fails"
+    browser_trace: TraceMode = Field(
+        default="retries",
+        description="record a Playwright trace (kept as an artifact when a step fails): always, on retries "
+        "(an item's second and later attempts: what failed once is then traced), or never; true/false also work",
     )
+    browser_block_resources: bool = Field(
+        default=True,
+        description="the robot's pages load no images, fonts or stylesheets (the page objects need none)",
+    )
+
+    @field_validator("browser_trace", mode="before")
+    @classmethod
+    def _trace_from_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "always" if value else "never"
+        if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "false", "0", "no"):
+            return "always" if value.strip().lower() in ("true", "1", "yes") else "never"
+        return value
 
     @model_validator(mode="after")
     def _calendars_parse(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -102,8 +103,8 @@ def items(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def shared(settings: Settings) -> Iterator[ProcessBrowser]:
-    """One browser for the tests that neither kill nor close it."""
-    pb = ProcessBrowser(settings)
+    """One browser for the tests that neither kill nor close it (tracing every item)."""
+    pb = ProcessBrowser(settings, trace="always")
     yield pb
     pb.close()
 
@@ -111,7 +112,7 @@ def shared(settings: Settings) -> Iterator[ProcessBrowser]:
 @pytest.fixture
 def own(settings: Settings) -> Iterator[ProcessBrowser]:
     """A browser for one test that kills, closes or forks it."""
-    pb = ProcessBrowser(settings)
+    pb = ProcessBrowser(settings, trace="always")
     yield pb
     pb.close()
 
@@ -352,3 +353,37 @@ def test_a_hanging_page_leaves_a_screenshot_as_well_as_the_trace(
     assert kinds == [SCREENSHOT_KIND, TRACE_KIND]
     (shot,) = [a for a in items.artifacts(ctx.item.id) if a.kind == SCREENSHOT_KIND]
     assert items.artifact_bytes(shot.id)[1].startswith(PNG_MAGIC)
+
+
+def test_by_default_a_trace_is_recorded_from_an_items_second_attempt(
+    site: str, items: Store, settings: Settings
+) -> None:
+    browser = ProcessBrowser(settings, timeout_ms=300)  # the settings' default: trace on retries
+    try:
+        for attempt, kinds in ((1, [SCREENSHOT_KIND]), (2, [SCREENSHOT_KIND, TRACE_KIND])):
+            ctx = make_ctx(items, settings, browser, f"retried-{attempt}")
+            ctx.item = dataclasses.replace(ctx.item, attempts=attempt)
+            with pytest.raises(PlaywrightTimeoutError), ctx.browser(base_url=site) as page:
+                page.goto("/")
+                page.click("#nothing-here")
+            assert sorted(a.kind for a in items.artifacts(ctx.item.id)) == kinds
+    finally:
+        browser.close()
+
+
+def test_images_fonts_and_stylesheets_are_not_loaded(
+    shared: ProcessBrowser, site: str, items: Store, settings: Settings
+) -> None:
+    ctx = make_ctx(items, settings, shared, "blocked")
+    loaded: list[str] = []
+    blocked: list[str] = []
+    with ctx.browser(base_url=site) as page:
+        page.on("requestfinished", lambda request: loaded.append(request.url))
+        page.on("requestfailed", lambda request: blocked.append(request.url))
+        page.goto("/")
+        page.set_content(
+            f'<link rel="stylesheet" href="{site}/style.css"><img src="{site}/logo.png"><p>text</p>'
+        )
+        page.wait_for_load_state("load")
+    assert sorted(url.rsplit("/", 1)[1] for url in blocked) == ["logo.png", "style.css"]
+    assert not [url for url in loaded if url.endswith((".css", ".png"))]

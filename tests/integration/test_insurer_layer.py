@@ -196,3 +196,71 @@ def test_a_closed_system_says_when_it_opens(admin: PolicyAdmin, sandbox: Sandbox
     with pytest.raises(SystemUnavailable) as info:
         admin.policy("ARK-4711-0001")
     assert info.value.system == SYSTEM and info.value.until == MONDAY_07
+
+
+class PeekRequest(BaseModel):
+    customer_id: str
+    leave: str = ""  # what this item leaves in its page (local storage and a cookie)
+
+
+class PeekBot(Bot):
+    """Opens a policy page, reports what it finds of earlier items, and leaves something of its own."""
+
+    queue = "peek"
+    route = "peeks"
+    title = "Peek (Test)"
+    request_model = PeekRequest
+    systems = (SYSTEM,)
+
+    def __init__(self, settings: InsurerSettings) -> None:
+        self.settings = settings
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        request = PeekRequest.model_validate(item.payload)
+        with open_policy_admin(ctx, self.settings) as admin:
+            assert admin.policy("ARK-4711-0001") is not None
+            found = admin.page.evaluate("[localStorage.getItem('left'), document.cookie]")
+            admin.page.evaluate(
+                "v => { localStorage.setItem('left', v); document.cookie = 'left=' + v + '; path=/'; }",
+                request.leave,
+            )
+        return {"storage": found[0], "cookie": found[1]}
+
+
+@pytest.fixture
+def peek(sandbox: Sandbox, process_browser: ProcessBrowser, db_url: str, tmp_path: Path) -> Iterator[Rig]:
+    store = Store(db_url, sandbox.clock)
+    settings = sandbox.runtime_settings(tmp_path)
+    runner = Runner(
+        store,
+        Registry([PeekBot(sandbox.insurer_settings())]),
+        settings,
+        sandbox.clock,
+        resources={"browser": process_browser},
+    )
+    yield Rig(runner, store, sandbox)
+    store.dispose()
+
+
+def run_peek(rig: Rig, leave: str) -> dict[str, Any]:
+    item, _ = rig.store.submit("peek", {"customer_id": "K1", "leave": leave})
+    out = rig.runner.run(item.id)
+    assert out is not None and out.status == Status.DONE, out
+    return dict(out.result or {})
+
+
+def test_the_robot_logs_in_once_per_process_and_again_when_its_session_ends(peek: Rig) -> None:
+    logins = lambda: peek.sandbox.admin.get("/admin/sessions").json()["logins"]  # noqa: E731
+    before = logins()
+    run_peek(peek, "a")
+    run_peek(peek, "b")
+    assert logins() == before + 1  # the second item used the session the first one logged in with
+    peek.sandbox.admin.post("/admin/sessions/expire").raise_for_status()
+    run_peek(peek, "c")  # the system no longer knows the session: the item logs in again
+    assert logins() == before + 2
+
+
+def test_items_never_see_each_others_page_state(peek: Rig) -> None:
+    run_peek(peek, "first")
+    second = run_peek(peek, "second")
+    assert second["storage"] is None and "left=" not in second["cookie"]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, StorageState
 
 from bots.insurer.facts import Customer, Policy
 from bots.insurer.pages.customer import CustomerPage
@@ -30,10 +30,11 @@ class PolicyAdmin:
     NEXT_OPENING = "[data-field=next-opening]"
     ERROR = "body#system-error"
 
-    def __init__(self, page: Page, user: str, password: str) -> None:
+    def __init__(self, page: Page, user: str, password: str, sessions: Sessions | None = None) -> None:
         self.page = page
         self.user = user
         self.password = password
+        self.sessions = sessions
 
     def policy(self, policy_number: str) -> Policy | None:
         """The policy with its tariff, insured persons, accounts and flags; None when there is no such policy."""
@@ -52,11 +53,13 @@ class PolicyAdmin:
         response = self.page.goto(path)
         self._check_available()
         login = LoginPage(self.page)
-        if login.is_shown():
+        if login.is_shown():  # no session yet, or the system no longer knows it (expired, restarted)
             response = login.log_in(self.user, self.password)
             self._check_available()
             if login.refused():
                 raise PermissionError(f"the policy administration refused the login of {self.user!r}")
+            if self.sessions is not None:
+                self.sessions.keep(self.page)
         return response is None or response.status != 404
 
     def _check_available(self) -> None:
@@ -69,8 +72,24 @@ class PolicyAdmin:
             raise RuntimeError(f"the policy administration answered with an error page at {self.page.url}")
 
 
+class Sessions:
+    """The robot's logged-in session, kept per worker process and given to each item's fresh browser context:
+    an item logs in only when the system no longer knows the session. Items share nothing else (no page,
+    no script state); the session is the robot user's, the same for every item anyway."""
+
+    def __init__(self) -> None:
+        self.state: StorageState | None = None
+
+    def keep(self, page: Page) -> None:
+        # the cookies only: nothing an item left in local storage reaches the next item
+        self.state = {"cookies": page.context.storage_state()["cookies"], "origins": []}
+
+
 @contextmanager
 def open_policy_admin(ctx: Context, settings: InsurerSettings) -> Iterator[PolicyAdmin]:
-    """The policy administration on a fresh page of the item's browser session."""
-    with ctx.browser(base_url=settings.policy_admin_url) as page:
-        yield PolicyAdmin(page, settings.robot_user, settings.robot_password.get_secret_value())
+    """The policy administration on a fresh page of the item's browser, with the process's robot session."""
+    key = f"policy_admin_session:{settings.policy_admin_url}:{settings.robot_user}"
+    sessions = ctx.resources.setdefault(key, Sessions())
+    options = {"storage_state": sessions.state} if sessions.state is not None else {}
+    with ctx.browser(base_url=settings.policy_admin_url, **options) as page:
+        yield PolicyAdmin(page, settings.robot_user, settings.robot_password.get_secret_value(), sessions)
