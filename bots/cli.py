@@ -80,6 +80,13 @@ def build_intake(settings: Settings) -> Any:
     )
 
 
+def intake_app() -> Any:
+    """The intake of this process's settings: what each of several uvicorn worker processes builds."""
+    install_log_masking()
+    os.umask(0o077)
+    return build_intake(get_settings())
+
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -95,11 +102,18 @@ def cmd_intake(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     try:
-        app = build_intake(settings)
+        app = build_intake(settings)  # built here too, so a bad setting is refused before serving
     except ConfigurationError as exc:
         err.print(f"[red]refusing to serve the intake: {exc}[/red]")
         return 2
-    uvicorn.run(app, host=host, port=args.port or settings.intake_port, log_level="info")
+    port = args.port or settings.intake_port
+    workers = args.workers or settings.intake_workers
+    if workers > 1:  # each worker process builds its own app (and database connections) after the fork
+        uvicorn.run(
+            "bots.cli:intake_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+    else:
+        uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
 
@@ -327,6 +341,9 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("intake", help="serve the intake HTTP API for the portal")
     i.add_argument("--host")
     i.add_argument("--port", type=int)
+    i.add_argument(
+        "--workers", type=int, help="uvicorn worker processes (PORTALBOTS_INTAKE_WORKERS, default 1)"
+    )
     i.set_defaults(fn=cmd_intake)
 
     s = sub.add_parser("sandbox", help="run or seed the stand-in core systems")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from bots.runtime.mail import Mailer
 from bots.runtime.models import Artifact, WorkItem
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
+from bots.runtime.store.artifacts import NewFile
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -57,3 +59,17 @@ class Context:
         assert self.item.lease_owner is not None
         self.store.remember(self.item.id, self.item.lease_owner, key, value)
         self.item.progress[key] = value
+
+    def keep(self, key: str, files: Sequence[NewFile], describe: Callable[[list[Artifact]], Any]) -> Any:
+        """Store `files` as artifacts and the checkpoint `key` = describe(their artifacts), in one transaction;
+        returns the checkpoint's value."""
+        assert self.item.lease_owner is not None
+        kept: list[Any] = []
+
+        def value(stored: list[Artifact]) -> Any:
+            kept.append(describe(stored))
+            return kept[0]
+
+        self.store.remember(self.item.id, self.item.lease_owner, key, value, files)
+        self.item.progress[key] = kept[0]
+        return kept[0]

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     intake_token: SecretStr = SecretStr("dev-intake-token")
     intake_host: str = "127.0.0.1"
     intake_port: int = 8700
+    intake_workers: int = Field(default=1, ge=1, description="uvicorn worker processes of `portalbots intake`")
     intake_max_json_bytes: int = Field(default=1 << 20, description="largest JSON request body (413 beyond)")
     intake_max_form_bytes: int = Field(
         default=25 << 20, description="largest multipart request body with its files (413 beyond)"

@@ -174,3 +174,25 @@ def test_export_writes_every_file_safely_or_says_which_failed(env: dict[str, str
     )
     assert not (tmp_path / "outside.txt").exists()
     assert (target / f"{arts[2].id}-ok.pdf").read_bytes() == b"data 'ok.pdf'"
+
+
+def test_intake_serves_with_several_worker_processes(
+    env: dict[str, str], serving: list[subprocess.Popen[bytes]]
+) -> None:
+    assert portalbots(env, "db", "upgrade").returncode == 0
+    port = free_port()
+    serving.append(serve({**env, "PORTALBOTS_INTAKE_WORKERS": "2"}, "intake", "--port", str(port)))
+    base = f"http://127.0.0.1:{port}"
+    assert wait_healthy(f"{base}/healthz", serving[0]) == {"status": "ok"}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    ids = {httpx.post(f"{base}/v1/ark-certificates", json=REQUEST, headers=auth).json()["id"] for _ in range(6)}
+    assert len(ids) == 6
+    workers = [p for p in Path("/proc").glob("[0-9]*") if _parent(p) == serving[0].pid]
+    assert len(workers) >= 2, "uvicorn started its worker processes"
+
+
+def _parent(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0

@@ -17,6 +17,16 @@ from bots.runtime.store.engine import StoreBase
 
 
 @dataclass(frozen=True)
+class NewFile:
+    """A file a bot made (a certificate, a letter), to be stored as an artifact of its item."""
+
+    filename: str
+    media_type: str
+    data: bytes
+    kind: str
+
+
+@dataclass(frozen=True)
 class Upload:
     """A file that arrives with a request and is stored with its item in the same transaction."""
 

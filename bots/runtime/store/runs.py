@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,9 +10,10 @@ import sqlalchemy as sa
 
 from bots.runtime import schema as t
 from bots.runtime.errors import InvalidTransition, StaleVersion
-from bots.runtime.models import Case, ItemError, Mail, WorkItem
+from bots.runtime.models import Artifact, Case, ItemError, Mail, WorkItem
 from bots.runtime.states import DeferReason, Status
-from bots.runtime.store import cases, events, outbox, queues, rows, transitions
+from bots.runtime.store import artifacts, cases, events, outbox, queues, rows, transitions
+from bots.runtime.store.artifacts import NewFile
 from bots.runtime.store.engine import StoreBase
 
 # Built once, for every claim: SQLAlchemy caches the compiled SQL, not the building of the statement,
@@ -159,15 +161,26 @@ class RunStore(StoreBase):
             ).rowcount
         return bool(n)
 
-    def remember(self, item_id: int, owner: str, key: str, value: Any) -> None:
-        """Persist a checkpoint of a running item at once, so a retry can skip work already done."""
+    def remember(
+        self,
+        item_id: int,
+        owner: str,
+        key: str,
+        value: Any,
+        files: Sequence[NewFile] = (),
+    ) -> list[Artifact]:
+        """Persist a checkpoint of a running item at once, so a retry can skip work already done; `files` are
+        stored as its artifacts in the same transaction, and `value` may be a function of them."""
+        now = self.now()
         with self._write() as conn:
             row = transitions.item_row(conn, item_id)
             if row.status != Status.RUNNING.value or row.lease_owner != owner:
                 raise StaleVersion(f"item {item_id} is no longer held by {owner}")
+            stored = [artifacts.add(conn, item_id, f.data, f.media_type, f.filename, f.kind, now) for f in files]
             progress = dict(row.progress or {})
-            progress[key] = value
+            progress[key] = value(stored) if callable(value) else value
             conn.execute(sa.update(t.items).where(t.items.c.id == item_id).values(progress=progress))
+        return stored
 
     def finish(
         self,
