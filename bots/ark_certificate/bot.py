@@ -1,4 +1,4 @@
-"""ARK certificate bot: certificates for every insured person of a travel policy, into the Postfach."""
+"""ARK certificate bot: a certificate of the insured persons of a travel policy, into the Postfach."""
 
 from __future__ import annotations
 
@@ -6,19 +6,26 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from pydantic import BaseModel
 
 from bots.ark_certificate import rules
-from bots.ark_certificate.certificate import IssuedCertificate, issue_certificates
+from bots.ark_certificate.certificate import (
+    CertificateData,
+    IssuedCertificate,
+    UnprintableName,
+    issue_certificates,
+)
 from bots.ark_certificate.message import certificate_body, certificate_subject
 from bots.ark_certificate.request import ArkRequest
 from bots.ark_certificate.settings import ArkSettings
+from bots.insurer.facts import BusinessUnit
 from bots.insurer.letterhead import insurer_from_settings
 from bots.insurer.pages import SYSTEM, open_policy_admin
 from bots.insurer.postfach import Attachment, Postfach
 from bots.runtime.bot import Bot
 from bots.runtime.context import Context
-from bots.runtime.errors import FieldInvalid
+from bots.runtime.errors import FieldInvalid, HandOff
 from bots.runtime.models import WorkItem
 from bots.runtime.scenario import DemoScenario
 
@@ -61,24 +68,42 @@ class ArkCertificateBot(Bot):
         if delivered:  # a retry after the delivery was made: never a second message
             return dict(delivered)
 
+        # the policy and the customer's residence in one session, as the core system shows them now
         with open_policy_admin(ctx, self.settings) as admin:
             policy = admin.policy(request.policy_number)
-        rules.check_policy(request, policy)
-        assert policy is not None
+            rules.check_policy(request, policy)
+            assert policy is not None
+            customer = admin.customer(request.customer_id)
+        if customer is None:  # the policy names them as its holder: the core system contradicts itself
+            raise RuntimeError(f"the policy administration shows no customer {request.customer_id}")
+        rules.check_residence(request, customer)
+        certified = rules.certified_persons(request, policy)
 
-        insurer = insurer_from_settings(self.settings)
-        certificates = issue_certificates(request, policy, _today(ctx), insurer)
+        data = CertificateData.build(
+            request,
+            policy,
+            persons=certified.persons,
+            residence=customer.country,
+            issue_date=_today(ctx),
+            reference=item.reference,
+        )
+        try:
+            certificates = issue_certificates(data, request.languages, insurer_from_settings(self.settings))
+        except UnprintableName as exc:
+            raise _unprintable(exc, policy.policy_number) from exc
         stored = self._store_certificates(ctx, certificates)
         delivery = self.postfach.deliver(
             ctx,
             request.customer_id,
             certificate_subject(request, policy),
-            certificate_body(request, policy, certificates),
+            certificate_body(request, policy, certified, certificates),
             [Attachment(c.filename, c.pdf, c.media_type) for c in certificates],
         )
         result = {
             **delivery,
-            "insured_persons": [p.full_name for p in policy.insured_persons],
+            "certificate_number": data.certificate_number,
+            "insured_persons": [p.full_name for p in data.insured_persons],
+            "not_yet_covered": [p.full_name for p in certified.later],
             "certificates": stored,
         }
         ctx.remember("result", result)
@@ -103,6 +128,20 @@ class ArkCertificateBot(Bot):
             )
         ctx.remember("certificates", stored)
         return stored
+
+
+def _unprintable(exc: UnprintableName, policy_number: str) -> HandOff:
+    """A name the certificate font cannot draw: a clerk issues this certificate, no retry helps."""
+    person = exc.person
+    glyphs = ", ".join(f"„{char}“ (U+{ord(char):04X})" for char in exc.missing)
+    born = format_date(person.birth_date, "medium", locale="de_DE")
+    return HandOff(
+        BusinessUnit.KRANKEN,
+        "unprintable_name",
+        f"Vertrag {policy_number}: Der Name der versicherten Person {person.full_name} (geboren am {born}) "
+        f"enthält Zeichen, für die die Schrift der Bescheinigung kein Zeichen hat: {glyphs}. "
+        "Bitte die Bescheinigung manuell ausstellen.",
+    )
 
 
 def _today(ctx: Context) -> date:
