@@ -125,12 +125,16 @@ def _check_area(request: ArkRequest, facts: Policy) -> None:
     area = area_of(travel.area) if travel is not None else None
     if travel is None or area is None:
         # the card states no cover this bot can read: a clerk who knows the tariff decides
-        shown = travel.area if travel is not None else "keiner"
+        problem = (
+            "die Tarifkarte nennt keinen Versicherungsumfang"
+            if travel is None
+            else f"der Geltungsbereich {travel.area!r} ist dem Bot unbekannt"
+        )
         raise HandOff(
             BusinessUnit.KRANKEN,
             "unknown_area_of_cover",
-            f"Tarif {facts.tariff.name} des Vertrags {facts.policy_number}: Geltungsbereich {shown!r} ist dem "
-            f"Bot unbekannt; Reiseziel {request.country}. Bitte Bescheinigung manuell prüfen und ausstellen.",
+            f"Tarif {facts.tariff.name} des Vertrags {facts.policy_number}: {problem}; Reiseziel "
+            f"{request.country}. Bitte die Bescheinigung manuell prüfen und ausstellen.",
         )
     if not covers(area, request.country):
         raise Reject(
