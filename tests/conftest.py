@@ -288,6 +288,15 @@ def many_persons(count: int) -> tuple[InsuredPerson, ...]:
     )
 
 
+def very_long_names(count: int) -> tuple[InsuredPerson, ...]:
+    """`count` insured persons whose surname and given names both wrap in the certificate's table."""
+    return tuple(
+        InsuredPerson(f"María Josefa Dolores Concepción {n}", f"Fernández de Córdoba y Álvarez de Toledo {n}",
+                      date(1980 + n, 1, 1))
+        for n in range(count)
+    )  # fmt: skip
+
+
 def ark_payload(**changes: Any) -> dict[str, Any]:
     """An ARK request as the portal sends it (JSON): a family's trip to Thailand in four languages."""
     body: dict[str, Any] = {

@@ -1,8 +1,10 @@
 """The ARK certificate laid out in one language on the insurer's letterhead.
 
 Up to FIRST_PAGE_PERSONS insured persons fit on one page with the cover statements and the issue block;
-with more, the first page lists that many and says so, and the second page repeats the table's header,
-lists the rest and then the cover statements and the issue block, always together.
+with more, the first page lists that many and says so, and the second page names the certificate,
+repeats the table's header, lists the rest and then the cover statements and the issue block, always
+together. Should names so long that few persons no longer fit on one page, the last person moves to the
+second page the same way: the cover statements never stand there alone.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from bots.insurer.letterhead import (
     label_table,
     letterhead,
     name_paragraph,
-    render_document,
+    render_pages,
     table_style,
 )
 from i18n import translations
@@ -147,7 +149,13 @@ class CertificateLayout:
         def footer(page: int, pages: int) -> tuple[str, str]:
             return number, _("Page %(page)d of %(pages)d") % {"page": page, "pages": pages}
 
-        return render_document(self.story(), self.insurer, info, footer)
+        pdf, pages = render_pages(self.story(FIRST_PAGE_PERSONS), self.insurer, info, footer)
+        persons = len(self.data.insured_persons)
+        if pages > 1 and 1 < persons <= FIRST_PAGE_PERSONS:
+            # names so long that the cover statements would stand alone on page 2: the last person goes
+            # there with them, under the repeated header, as with more than FIRST_PAGE_PERSONS
+            pdf, pages = render_pages(self.story(persons - 1), self.insurer, info, footer)
+        return pdf
 
     # -- words ---------------------------------------------------------------------------------
 
@@ -186,7 +194,8 @@ class CertificateLayout:
 
     # -- blocks --------------------------------------------------------------------------------
 
-    def story(self) -> list[Flowable]:
+    def story(self, first_page: int) -> list[Flowable]:
+        """The certificate with at most `first_page` persons on the first page."""
         _ = self._
         s = self.s
         persons = self.data.insured_persons
@@ -205,11 +214,11 @@ class CertificateLayout:
             Paragraph(escape(_("Insured persons")), s["heading"]),
         ]
         end = KeepTogether([*self.cover_section(), *self.closing()])
-        if len(persons) <= FIRST_PAGE_PERSONS:
+        if len(persons) <= first_page:
             return [*head, self.persons_table(persons, widths), end]
         return [
             *head,
-            self.persons_table(persons[:FIRST_PAGE_PERSONS], widths),
+            self.persons_table(persons[:first_page], widths),
             Paragraph(escape(_("Continued on the next page")), s["continued"]),
             PageBreak(),
             # a loose second page still says what it belongs to
@@ -218,7 +227,7 @@ class CertificateLayout:
                 s["small"],
             ),
             Paragraph(escape(_("Insured persons (continued)")), s["heading"]),
-            self.persons_table(persons[FIRST_PAGE_PERSONS:], widths),
+            self.persons_table(persons[first_page:], widths),
             end,
         ]
 

@@ -225,6 +225,13 @@ page as "page 2 of 3" in the document's language)."""
 
 def render_document(story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines) -> bytes:
     """An A4 PDF of `story` in the insurer's page frame, the same bytes for the same input."""
+    return render_pages(story, insurer, info, footer_right)[0]
+
+
+def render_pages(
+    story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
+) -> tuple[bytes, int]:
+    """render_document, and how many pages it took (a layout may choose another arrangement then)."""
     register_fonts()
     out = io.BytesIO()
     doc = BaseDocTemplate(
@@ -257,12 +264,15 @@ def render_document(story: list[Flowable], insurer: Insurer, info: DocumentInfo,
         bottomPadding=0,
     )
 
-    def footer(canvas: Canvas, page: int, pages: int) -> None:
-        draw_footer(canvas, insurer, footer_right(page, pages))
+    pages: list[int] = []
+
+    def footer(canvas: Canvas, page: int, count: int) -> None:
+        pages[:] = [count]
+        draw_footer(canvas, insurer, footer_right(page, count))
 
     doc.addPageTemplates([PageTemplate("letterhead", frames=[frame])])
     doc.build(story, canvasmaker=partial(_CountingCanvas, footer=footer))
-    return out.getvalue()
+    return out.getvalue(), pages[0]
 
 
 class _CountingCanvas(Canvas):  # type: ignore[misc]  # reportlab carries no types

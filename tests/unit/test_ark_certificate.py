@@ -38,7 +38,15 @@ from bots.insurer.letterhead import (
     register_fonts,
 )
 from bots.insurer.settings import InsurerSettings
-from tests.conftest import FAMILY, LONG_NAMES, make_ark_request, make_policy, make_tariff, many_persons
+from tests.conftest import (
+    FAMILY,
+    LONG_NAMES,
+    make_ark_request,
+    make_policy,
+    make_tariff,
+    many_persons,
+    very_long_names,
+)
 from tests.pdf_text import cells, pages_text, text_of
 
 LANGS = ("de", "en", "es", "fr")
@@ -300,6 +308,18 @@ def test_nine_persons_continue_on_a_clear_second_page(lang: str) -> None:
     # the cover statements and the issue block stay together, after the last person
     assert COVER_HEADING[lang] in second and ISSUE_LABEL[lang] in second
     assert second.index(persons[-1].last_name) < second.index(COVER_HEADING[lang])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_cover_never_stands_alone_on_the_second_page(lang: str) -> None:
+    """Eight persons whose names all wrap do not fit on one page: the last one goes to the second page."""
+    persons = very_long_names(FIRST_PAGE_PERSONS)
+    data = certificate_data(make_policy(insured_persons=persons), residence="AT")
+    first, second = pages_text(render_certificate(data, lang, default_insurer()))
+    assert PAGE_OF[lang].format(1, 2) in first and PAGE_OF[lang].format(2, 2) in second
+    assert SURNAME[lang] in second and TITLES[lang] in second
+    assert second.index(persons[-1].last_name) < second.index(COVER_HEADING[lang]) < second.index(ISSUE_LABEL[lang])
+    assert persons[-2].last_name in first and persons[-1].last_name not in first
 
 
 def test_many_insured_persons_flow_onto_further_pages_with_the_header() -> None:

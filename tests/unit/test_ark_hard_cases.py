@@ -28,6 +28,7 @@ from tests.conftest import (
     make_policy,
     make_tariff,
     many_persons,
+    very_long_names,
 )
 from tests.pdf_text import cells, pages_text
 
@@ -70,6 +71,7 @@ CASES: dict[str, tuple[Policy, Customer, dict[str, Any]]] = {
     "family": (make_policy(), make_customer(), {}),
     "long_names": (make_policy(insured_persons=(*FAMILY, *LONG_NAMES)), make_customer(), {}),
     "nine_persons": (make_policy(insured_persons=(*FAMILY, *LONG_NAMES[2:], *many_persons(3))), make_customer(), {}),
+    "eight_very_long_names": (make_policy(insured_persons=very_long_names(8)), VIENNA, {"country": "IT"}),
     "europe_to_italy": (make_policy(tariff=EUROPE), make_customer(), {"country": "IT"}),
     "deductible": (make_policy(tariff=BASIC), make_customer(), {"country": "US"}),
     "vienna_to_italy": (make_policy(), VIENNA, {"country": "IT"}),
@@ -114,7 +116,7 @@ def test_render_the_hard_cases_to_look_at(case: str) -> None:
         subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(OUTPUT / stem)], check=True)
         pngs = sorted(OUTPUT.glob(f"{stem}-*.png"))
         pages = pages_text(cert.pdf)
-        assert len(pngs) == len(pages) == (2 if case == "nine_persons" else 1)
+        assert len(pngs) == len(pages) == (2 if case in ("nine_persons", "eight_very_long_names") else 1)
         assert PAGE_OF[cert.lang].format(len(pages), len(pages)) in pages[-1]
         drawn = [cell for cell, _size in cells(cert.pdf)]
         for person in data.insured_persons:
