@@ -339,8 +339,8 @@ class CertificateLayout:
         value = s["value"]
 
         def scale(width: float) -> float:
-            return min(1.0, (width - 2 * CELL_PADDING) / (word[0] - 2 * CELL_PADDING),
-                       (rest - width - 2 * CELL_PADDING) / (word[1] - 2 * CELL_PADDING))  # fmt: skip
+            return float(min(1.0, (width - 2 * CELL_PADDING) / (word[0] - 2 * CELL_PADDING),
+                             (rest - width - 2 * CELL_PADDING) / (word[1] - 2 * CELL_PADDING)))  # fmt: skip
 
         def lines(width: float) -> int:
             return sum(
