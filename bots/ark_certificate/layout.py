@@ -3,8 +3,8 @@
 Up to FIRST_PAGE_PERSONS insured persons fit on one page with the cover statements and the issue block;
 with more, the first page lists that many and says so, and the second page names the certificate,
 repeats the table's header, lists the rest and then the cover statements and the issue block, always
-together. Should names so long that few persons no longer fit on one page, the last person moves to the
-second page the same way: the cover statements never stand there alone.
+together. Should names be so long that even FIRST_PAGE_PERSONS or fewer persons do not fit on one page,
+the last person moves to the second page the same way: the cover statements never stand there alone.
 """
 
 from __future__ import annotations
