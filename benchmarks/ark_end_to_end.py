@@ -4,12 +4,13 @@ Run: .venv/bin/python benchmarks/ark_end_to_end.py [--items N] [--budget SECONDS
      (or `portalbots bench ark_end_to_end …`)
 
 One in-process SandboxServer (FixedClock at Tuesday 2026-11-24 10:00 Europe/Berlin, 30 seeded customers)
-serves every measurement; requests cycle through its active ARK policies, each with its own travel dates
+serves every measurement; requests cycle through its active ARK policies whose tariff covers Thailand (the
+destination of every request), each with its own travel dates
 (so every item renders PDFs of its own and no blob is deduplicated). For 1-language and 4-language
 requests, measured in the same run:
   (1) baseline: the bot's work in a plain loop, no runtime: one reused ProcessBrowser (a new browser
-      context per item, no tracing), PolicyAdmin login + policy read, rules.check, issue_certificates,
-      certificate_message + Mailer.send into the Postfach;
+      context per item, no tracing), PolicyAdmin login + policy read, the rules, the customer read (their
+      residence), issue_certificates, certificate_body + Mailer.send into the Postfach;
   (2) runtime in-process: Store.submit (temp SQLite file) + Runner.run(item) with ArkCertificateBot and
       the same ProcessBrowser as resources["browser"] (Playwright tracing on, as in a worker);
   (2') the same with the browser's tracing off, to show what tracing costs;
@@ -55,7 +56,7 @@ from rich.table import Table  # noqa: E402
 from bots.ark_certificate import bot as bot_module  # noqa: E402
 from bots.ark_certificate import rules  # noqa: E402
 from bots.ark_certificate.bot import ArkCertificateBot  # noqa: E402
-from bots.ark_certificate.certificate import issue_certificates  # noqa: E402
+from bots.ark_certificate.certificate import CertificateData, issue_certificates  # noqa: E402
 from bots.ark_certificate.message import certificate_body, certificate_subject  # noqa: E402
 from bots.ark_certificate.request import ArkRequest  # noqa: E402
 from bots.ark_certificate.settings import ArkSettings  # noqa: E402
@@ -213,11 +214,15 @@ class Rig:
 
 
 def active_ark_policies(server: SandboxServer) -> list[tuple[str, str]]:
+    """Active ARK policies whose tariff covers the requests' destination (a Europe-only one does not)."""
     found = sorted(
         (c["customer_id"], p["policy_number"])
         for c in summarize(server.db).customers
         for p in c["policies"]
-        if p["line"] == "ARK" and p["status"] == "aktiv" and p["end_date"] is None
+        if p["line"] == "ARK"
+        and p["status"] == "aktiv"
+        and p["end_date"] is None
+        and p["travel_cover"]["area"] == "WORLD_EXCEPT_DE"
     )
     if not found:
         raise RuntimeError(f"the sandbox seeded with {CUSTOMERS} customers has no active ARK policy")
@@ -247,17 +252,31 @@ def baseline_item(rig: Rig, mailer: Mailer, payload: dict[str, Any], steps: Step
         admin = PolicyAdmin(page, ark.robot_user, ark.robot_password.get_secret_value())
         with steps.timed("page: login + policy read"):
             facts = admin.policy(request.policy_number)
+        with steps.timed("rules"):
+            rules.check(request, facts, today, ark.ark_max_past_days)
+        assert facts is not None
+        with steps.timed("page: customer read"):
+            customer = admin.customer(request.customer_id)
     finally:
         with steps.timed("browser context close"):
             context.close()
+    assert customer is not None
     with steps.timed("rules"):
-        rules.check(request, facts, today, ark.ark_max_past_days)
-    assert facts is not None
+        rules.check_residence(request, customer)
+        certified = rules.certified_persons(request, facts)
     with steps.timed("render PDFs"):
-        certificates = issue_certificates(request, facts, today, insurer_from_settings(ark))
+        data = CertificateData.build(
+            request,
+            facts,
+            persons=certified.persons,
+            residence=customer.country,
+            issue_date=today,
+            reference=uuid.uuid4().hex,
+        )
+        certificates = issue_certificates(data, request.languages, insurer_from_settings(ark))
     with steps.timed("build message"):
         to = ark.postfach_address.format(customer_id=request.customer_id)
-        body = certificate_body(request, facts, certificates)
+        body = certificate_body(request, facts, certified, certificates)
         msg = mailer.message(to, certificate_subject(request, facts), body, message_id(QUEUE, uuid.uuid4().hex))
         for cert in certificates:
             msg.add_attachment(cert.pdf, maintype="application", subtype="pdf", filename=cert.filename)
@@ -288,8 +307,11 @@ class RuntimeBench:
         probe.wrap(BrowserContext, "new_page", "browser context open")
         probe.wrap(rig.browser, "_close_context", "browser context close")
         probe.wrap(PolicyAdmin, "policy", "page: login + policy read")
+        probe.wrap(PolicyAdmin, "customer", "page: customer read")
         probe.wrap(rules, "check_request", "rules")
         probe.wrap(rules, "check_policy", "rules")
+        probe.wrap(rules, "check_residence", "rules")
+        probe.wrap(rules, "certified_persons", "rules")
         probe.wrap(bot_module, "issue_certificates", "render PDFs")
         probe.wrap(bot_module, "certificate_body", "build message")
         probe.wrap(self.runner.mailer, "send", "SMTP send")
@@ -430,6 +452,7 @@ def worker_counts(results: dict[str, dict[str, Steps]], items: int, seconds: flo
 STEP_ROWS = (
     "browser context open",
     "page: login + policy read",
+    "page: customer read",
     "browser context close",
     "rules",
     "render PDFs",

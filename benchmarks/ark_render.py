@@ -15,14 +15,15 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from bots.ark_certificate.certificate import issue_certificates
+from bots.ark_certificate.certificate import CertificateData, issue_certificates
 from bots.ark_certificate.request import ArkRequest
-from bots.insurer.facts import InsuredPerson, Policy, Tariff
+from bots.insurer.facts import InsuredPerson, Policy, Tariff, TravelCover
 from bots.insurer.letterhead import FONT, default_insurer, register_fonts
 
 REQUEST = ArkRequest(
@@ -40,7 +41,9 @@ FACTS = Policy(
     status="aktiv",
     start_date=date(2020, 1, 1),
     end_date=None,
-    tariff=Tariff("ARK-Jahr Familie 42"),
+    tariff=Tariff(
+        "ARK-Jahr Familie 42", 42, TravelCover("WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True)
+    ),
     insured_persons=(
         InsuredPerson("Łucja", "Öztürk-Şahin", date(1985, 5, 17)),
         InsuredPerson("Mehmet Emre", "Öztürk-Şahin", date(1983, 11, 2)),
@@ -49,11 +52,14 @@ FACTS = Policy(
     ),
 )
 INSURER = default_insurer()
+DATA = CertificateData.build(
+    REQUEST, FACTS, persons=FACTS.insured_persons, residence="DE", issue_date=date(2027, 2, 20), reference="bench"
+)
 
 
 def certificates() -> int:
     """One request's certificates (render only, no rules, no I/O); returns how many PDFs."""
-    return len(issue_certificates(REQUEST, FACTS, date(2027, 2, 20), INSURER))
+    return len(issue_certificates(DATA, REQUEST.languages, INSURER))
 
 
 def baseline() -> int:

@@ -160,7 +160,9 @@ def admin_router(
         policy = db.policy(number)
         if policy is None:
             raise HTTPException(404, "no such policy")
-        record = policy_record(policy, db.insured_persons(number), db.accounts(number))
+        record = policy_record(
+            policy, db.insured_persons(number), db.accounts(number), db.travel_tariff(policy.tariff)
+        )
         insured = record.pop("insured_persons")
         accounts = record.pop("accounts")
         flags = {k: record.pop(k) for k in ("dunning_active", "cancellation_pending")}

@@ -34,7 +34,7 @@ from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector, Faults
 from sandbox.layout import Layout, de_date, de_datetime, de_money, format_iban, iso, yes_no
 from sandbox.mailboxes import add_mailbox_pages
-from sandbox.models import ACCOUNT_ROLES, ROLE_LABELS, Account
+from sandbox.models import ACCOUNT_ROLES, AREA_LABELS, ROLE_LABELS, Account
 from sandbox.postfach import (
     DEPARTMENTS,
     POSTFACH,
@@ -88,7 +88,9 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
         iban=format_iban,
         de_datetime=lambda value: de_datetime(value, tz),
     )
-    env.globals.update(LINE_LABELS=LINE_LABELS, ROLE_LABELS=ROLE_LABELS, DEPARTMENTS=DEPARTMENTS)
+    env.globals.update(
+        LINE_LABELS=LINE_LABELS, ROLE_LABELS=ROLE_LABELS, AREA_LABELS=AREA_LABELS, DEPARTMENTS=DEPARTMENTS
+    )
     return templates
 
 
@@ -262,6 +264,7 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
             title=f"Vertrag {policy.policy_number}",
             policy=policy,
             holder=db.customer(policy.customer_id),
+            travel=db.travel_tariff(policy.tariff) if policy.line == "ARK" else None,
             insured=db.insured_persons(number),
             accounts=accounts,
             roles=ACCOUNT_ROLES,

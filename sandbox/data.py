@@ -1,4 +1,4 @@
-"""The sandbox's own SQLite database: tables and every query on them."""
+"""The sandbox's own SQLite database: every query on its tables (sandbox.tables)."""
 
 from __future__ import annotations
 
@@ -22,123 +22,20 @@ from sandbox.models import (
     MailAttachment,
     MailMessage,
     Policy,
+    TravelTariff,
 )
-
-metadata = sa.MetaData()
-
-customers = sa.Table(
-    "customers",
+from sandbox.tables import (
+    account_changes,
+    accounts,
+    attachments,
+    customers,
+    insured_persons,
+    messages,
     metadata,
-    sa.Column("customer_id", sa.String(16), primary_key=True),
-    sa.Column("title", sa.String(32), nullable=False),
-    sa.Column("first_name", sa.String(100), nullable=False),
-    sa.Column("last_name", sa.String(100), nullable=False),
-    sa.Column("birth_date", sa.Date, nullable=False),
-    sa.Column("street", sa.String(200), nullable=False),
-    sa.Column("zip", sa.String(16), nullable=False),
-    sa.Column("city", sa.String(100), nullable=False),
-    sa.Column("country", sa.String(2), nullable=False),
-    sa.Column("email", sa.String(200), nullable=False),
-    sa.Column("is_intermediary", sa.Boolean, nullable=False, default=False),
-    # casefolded "first last" so that a search for "weiss" finds "Weiß" and "lucja" finds "Łucja"
-    sa.Column("search_name", sa.String(220), nullable=False),
+    policies,
+    sessions,
+    travel_tariffs,
 )
-
-policies = sa.Table(
-    "policies",
-    metadata,
-    sa.Column("policy_number", sa.String(32), primary_key=True),
-    sa.Column("customer_id", sa.ForeignKey("customers.customer_id"), nullable=False, index=True),
-    sa.Column("line", sa.String(16), nullable=False),
-    sa.Column("business_unit", sa.String(16), nullable=False),
-    sa.Column("health_department", sa.String(16)),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("start_date", sa.Date, nullable=False),
-    sa.Column("end_date", sa.Date),
-    sa.Column("tariff", sa.String(64), nullable=False),
-    sa.Column("max_trip_days", sa.Integer),
-    sa.Column("premium_cents", sa.Integer, nullable=False),
-    sa.Column("payment_frequency", sa.String(32), nullable=False),
-    sa.Column("dunning_active", sa.Boolean, nullable=False, default=False),
-    sa.Column("cancellation_pending", sa.Boolean, nullable=False, default=False),
-)
-
-insured_persons = sa.Table(
-    "insured_persons",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("policy_number", sa.ForeignKey("policies.policy_number"), nullable=False, index=True),
-    sa.Column("first_name", sa.String(100), nullable=False),
-    sa.Column("last_name", sa.String(100), nullable=False),
-    sa.Column("birth_date", sa.Date, nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-)
-
-accounts = sa.Table(
-    "accounts",
-    metadata,
-    sa.Column("policy_number", sa.ForeignKey("policies.policy_number"), primary_key=True),
-    sa.Column("role", sa.String(8), primary_key=True),
-    sa.Column("holder", sa.String(200), nullable=False),
-    sa.Column("iban", sa.String(34), nullable=False),
-    sa.Column("bic", sa.String(11), nullable=False),
-    sa.Column("bank_name", sa.String(200), nullable=False),
-)
-
-account_changes = sa.Table(
-    "account_changes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("policy_number", sa.String(32), nullable=False, index=True),
-    sa.Column("role", sa.String(8), nullable=False),
-    sa.Column("old_iban", sa.String(34)),
-    sa.Column("new_iban", sa.String(34), nullable=False),
-    sa.Column("holder", sa.String(200), nullable=False),
-    sa.Column("bic", sa.String(11), nullable=False),
-    sa.Column("bank_name", sa.String(200), nullable=False),
-    sa.Column("changed_by", sa.String(64), nullable=False),
-    sa.Column("changed_at", sa.DateTime, nullable=False),
-)
-
-sessions = sa.Table(
-    "sessions",
-    metadata,
-    sa.Column("token", sa.String(64), primary_key=True),
-    sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-messages = sa.Table(
-    "messages",
-    metadata,
-    sa.Column("no", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("mailbox_kind", sa.String(16), nullable=False),
-    sa.Column("mailbox", sa.String(32), nullable=False),
-    sa.Column("message_id", sa.String(300)),
-    sa.Column("subject", sa.String(500), nullable=False),
-    sa.Column("sender", sa.String(300), nullable=False),
-    sa.Column("to", sa.String(1000), nullable=False),
-    sa.Column("date", sa.String(100), nullable=False),
-    sa.Column("body_text", sa.Text, nullable=False),
-    sa.Column("raw", sa.LargeBinary, nullable=False),
-    sa.Column("received_at", sa.DateTime, nullable=False),
-    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
-    # a real Postfach deduplicates by Message-ID; NULLs (no Message-ID) never collide
-    sa.UniqueConstraint("mailbox_kind", "mailbox", "message_id", name="uq_message_per_mailbox"),
-)
-
-attachments = sa.Table(
-    "attachments",
-    metadata,
-    sa.Column("message_no", sa.ForeignKey("messages.no"), primary_key=True),
-    sa.Column("idx", sa.Integer, primary_key=True),
-    sa.Column("filename", sa.String(300), nullable=False),
-    sa.Column("content_type", sa.String(100), nullable=False),
-    sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),
-)
-
 
 # letters that Unicode does not decompose into a base letter plus a mark
 _FOLD_EXTRA = str.maketrans({"ł": "l", "ø": "o", "ı": "i", "đ": "d", "æ": "ae", "œ": "oe"})
@@ -168,8 +65,19 @@ class SandboxDB:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(f"sqlite:///{self.path.resolve()}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
+        if self._outdated():
+            metadata.drop_all(self.engine)  # invented data only: an older schema is reseeded, not migrated
         metadata.create_all(self.engine)
         self.logins = 0  # sessions created since this process opened the database (for tests and benchmarks)
+
+    def _outdated(self) -> bool:
+        """Whether the file holds tables of an older schema (a column missing or gone)."""
+        found = sa.inspect(self.engine)
+        return any(
+            found.has_table(table.name)
+            and {c["name"] for c in found.get_columns(table.name)} != set(table.columns.keys())
+            for table in metadata.sorted_tables
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -185,7 +93,8 @@ class SandboxDB:
     def clear(self) -> None:
         """Remove all customers, policies, mail and audit rows (not sessions)."""
         with self.engine.begin() as conn:
-            for table in (attachments, messages, account_changes, accounts, insured_persons, policies):
+            tables = (attachments, messages, account_changes, accounts, insured_persons, policies, travel_tariffs)
+            for table in tables:
                 conn.execute(table.delete())
             conn.execute(customers.delete())
 
@@ -195,8 +104,11 @@ class SandboxDB:
         new_policies: Sequence[Policy],
         new_insured: Sequence[InsuredPerson],
         new_accounts: Sequence[Account],
+        new_tariffs: Sequence[TravelTariff] = (),
     ) -> None:
         with self.engine.begin() as conn:
+            if new_tariffs:
+                conn.execute(travel_tariffs.insert(), [_tariff_row(t) for t in new_tariffs])
             if new_customers:
                 conn.execute(customers.insert(), [_customer_row(c) for c in new_customers])
             if new_policies:
@@ -255,13 +167,23 @@ class SandboxDB:
     def insured_persons(self, policy_number: str) -> list[InsuredPerson]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(insured_persons)
+                sa.select(*[c for c in insured_persons.c if c.name != "id"])
                 .where(insured_persons.c.policy_number == policy_number)
                 .order_by(insured_persons.c.id)
             )
-            return [
-                InsuredPerson(r.policy_number, r.first_name, r.last_name, r.birth_date, r.role) for r in rows
-            ]
+            return [InsuredPerson(**r._asdict()) for r in rows]
+
+    def travel_tariff(self, tariff: str) -> TravelTariff | None:
+        """The cover of a travel tariff by its name; None for other tariffs."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(travel_tariffs).where(travel_tariffs.c.tariff == tariff)).first()
+        if row is None:
+            return None
+        values = row._asdict()
+        cents = values.pop("sum_insured_cents")
+        values["sum_insured"] = None if cents is None else Decimal(cents).scaleb(-2)
+        values["deductible"] = Decimal(values.pop("deductible_cents")).scaleb(-2)
+        return TravelTariff(**values)
 
     def accounts(self, policy_number: str) -> list[Account]:
         with self.engine.connect() as conn:
@@ -488,6 +410,14 @@ def _customer_row(c: Customer) -> dict[str, Any]:
 def _policy_row(p: Policy) -> dict[str, Any]:
     row = vars(p).copy()
     row["premium_cents"] = int((row.pop("premium") * 100).to_integral_value())
+    return row
+
+
+def _tariff_row(t: TravelTariff) -> dict[str, Any]:
+    row = vars(t).copy()
+    amount = row.pop("sum_insured")
+    row["sum_insured_cents"] = None if amount is None else int(amount * 100)
+    row["deductible_cents"] = int(row.pop("deductible") * 100)
     return row
 
 

@@ -12,6 +12,8 @@ HEALTH_DEPARTMENTS = ("Voll", "Zusatz", "Pflege")
 UNIT_OF_LINE = {"ARK": "Kranken", "KV": "Kranken", "LEBEN": "Leben", "KOMPOSIT": "Komposit"}
 ACCOUNT_ROLES = ("debit", "credit")
 ROLE_LABELS = {"debit": "Beitragskonto (Lastschrift)", "credit": "Leistungskonto (Gutschrift)"}
+# the areas of cover of travel tariffs: code (data-value) and the card's German text
+AREA_LABELS = {"WORLD_EXCEPT_DE": "weltweit außer Deutschland", "EUROPE": "Europa außer Deutschland"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,22 @@ class InsuredPerson:
     last_name: str
     birth_date: date
     role: str  # "VN" | "Ehepartner" | "Kind"
+    covered_from: date  # the policy's start, or later for a person added later
+
+
+@dataclass(frozen=True)
+class TravelTariff:
+    """The cover of a travel (ARK) tariff, as its card shows it."""
+
+    tariff: str
+    area: str  # a key of AREA_LABELS
+    sum_insured: Decimal | None  # per insured person; None: unlimited
+    deductible: Decimal
+    urgent_treatment: bool
+    hospital: bool
+    repatriation: bool
+    repatriation_of_remains: bool
+    direct_settlement: bool
 
 
 @dataclass(frozen=True)

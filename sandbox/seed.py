@@ -4,16 +4,19 @@ The first ten customers are written by hand so tests and demos can rely on them:
 
 - K100001 Łucja Öztürk-Şahin: family ARK policy ARK-4711-0001 with 4 insured persons, KV Voll, Leben.
 - K100002 Zoltán Kovács-Nagyő: intermediary; ARK-4711-0002 with max trip length 56 days; Komposit.
-- K100003 Çağla Yıldız: KV Zusatz KV-4712-0002 in dunning (dunning_active); ARK.
+- K100003 Çağla Yıldız: KV Zusatz KV-4712-0002 in dunning (dunning_active); ARK on the basic tariff
+  (a sum insured, a deductible, no direct settlement, no repatriation of remains).
 - K100004 Jürgen Großmann: ARK-4711-0004 ended 2023-12-31 (storniert); KV Pflege; Komposit.
 - K100005 Renée Dubois-Lefèvre: intermediary; Leben; Komposit KO-4714-0003 with cancellation pending.
 - K100006 José Núñez García: three KV policies, one per Krankenbereich (Voll, Zusatz, Pflege).
-- K100007 Małgorzata Wiśniewska-Kühn: ARK and KV Zusatz.
-- K100008 Ágnes Szőke: lives in Austria; ARK, Leben, Komposit.
-- K100009 Inès Weiß: family ARK with 3 insured persons; a resting (ruhend) KV Zusatz.
+- K100007 Małgorzata Wiśniewska-Kühn: ARK covering Europe only; KV Zusatz.
+- K100008 Ágnes Szőke: lives in Vienna (AT); ARK, Leben, Komposit.
+- K100009 Inès Weiß: family ARK with 4 insured persons, the child Ella covered only from 2027-01-01;
+  a resting (ruhend) KV Zusatz.
 - K100010 Şükrü Çelik: ARK, KV Voll, Leben LV-4713-0004 in dunning.
 
-All further customers come from name pools and a seeded random source.
+All further customers come from name pools and a seeded random source; their ARK policies draw from all
+travel tariffs (TRAVEL_TARIFFS: worldwide or Europe, unlimited or a sum insured, with or without deductible).
 """
 
 from __future__ import annotations
@@ -29,12 +32,22 @@ from typing import Any
 from schwifty import IBAN
 
 from sandbox.data import SandboxDB
-from sandbox.models import UNIT_OF_LINE, Account, Customer, InsuredPerson, Policy
+from sandbox.models import UNIT_OF_LINE, Account, Customer, InsuredPerson, Policy, TravelTariff
 
 # real bank codes, invented account numbers: syntactically valid, clearly test data
 BANK_CODES = ("37040044", "10010010", "50010517", "20041133", "43060967")
 PREFIX = {"ARK": "ARK-4711", "KV": "KV-4712", "LEBEN": "LV-4713", "KOMPOSIT": "KO-4714"}
-ARK_TARIFFS = (("ARK-Jahr 42", 42), ("ARK-Jahr Plus 56", 56))
+# what each travel tariff covers: area, sum insured (None: unlimited), deductible, then urgent treatment,
+# hospital, repatriation, repatriation of remains, direct settlement
+TRAVEL_TARIFFS = (
+    TravelTariff("ARK-Jahr 42", "WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True),
+    TravelTariff("ARK-Jahr Plus 56", "WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True),
+    TravelTariff("ARK-Europa 42", "EUROPE", Decimal(250_000), Decimal(0), True, True, True, True, True),
+    TravelTariff(
+        "ARK-Jahr Basis 42", "WORLD_EXCEPT_DE", Decimal(100_000), Decimal(150), True, True, True, False, False
+    ),
+)
+ARK_TARIFFS = (("ARK-Jahr 42", 42), ("ARK-Jahr Plus 56", 56), ("ARK-Europa 42", 42), ("ARK-Jahr Basis 42", 42))
 KV_TARIFFS = {
     "Voll": ("KV-Komfort 100", "489.37"),
     "Zusatz": ("KV-Zahn Zusatz ZE90", "32.40"),
@@ -112,7 +125,7 @@ def seed(db: SandboxDB, customers: int, rng_seed: int = 7) -> SeedSummary:
     while len(builder.customers) < customers:
         builder.generated()
     db.clear()
-    db.insert(builder.customers, builder.policies, builder.insured, builder.accounts)
+    db.insert(builder.customers, builder.policies, builder.insured, builder.accounts, TRAVEL_TARIFFS)
     return summarize(db, rng_seed)
 
 
@@ -121,7 +134,9 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
     records = []
     for customer in db.all_customers():
         policies = [
-            policy_record(p, db.insured_persons(p.policy_number), db.accounts(p.policy_number))
+            policy_record(
+                p, db.insured_persons(p.policy_number), db.accounts(p.policy_number), db.travel_tariff(p.tariff)
+            )
             for p in db.policies_of(customer.customer_id)
         ]
         records.append(
@@ -132,6 +147,7 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
                 "last_name": customer.last_name,
                 "birth_date": customer.birth_date.isoformat(),
                 "address": f"{customer.street}, {customer.zip} {customer.city}, {customer.country}",
+                "country": customer.country,
                 "email": customer.email,
                 "is_intermediary": customer.is_intermediary,
                 "policies": policies,
@@ -140,7 +156,10 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
     return SeedSummary(rng_seed=rng_seed, customers=tuple(records))
 
 
-def policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[Account]) -> dict[str, Any]:
+def policy_record(
+    policy: Policy, insured: list[InsuredPerson], accounts: list[Account], travel: TravelTariff | None = None
+) -> dict[str, Any]:
+    """A policy as plain JSON; `travel_cover` is the travel tariff's cover (null for other tariffs)."""
     return {
         "policy_number": policy.policy_number,
         "line": policy.line,
@@ -151,6 +170,7 @@ def policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[A
         "end_date": policy.end_date.isoformat() if policy.end_date else None,
         "tariff": policy.tariff,
         "max_trip_days": policy.max_trip_days,
+        "travel_cover": travel_record(travel) if travel else None,
         "premium": str(policy.premium),
         "payment_frequency": policy.payment_frequency,
         "dunning_active": policy.dunning_active,
@@ -161,6 +181,7 @@ def policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[A
                 "last_name": p.last_name,
                 "birth_date": p.birth_date.isoformat(),
                 "role": p.role,
+                "covered_from": p.covered_from.isoformat(),
             }
             for p in insured
         ],
@@ -169,6 +190,14 @@ def policy_record(policy: Policy, insured: list[InsuredPerson], accounts: list[A
             for a in accounts
         ],
     }
+
+
+def travel_record(travel: TravelTariff) -> dict[str, Any]:
+    values = vars(travel).copy()
+    del values["tariff"]
+    for key in ("sum_insured", "deductible"):
+        values[key] = None if values[key] is None else str(values[key])
+    return values
 
 
 def email_for(first_name: str, last_name: str) -> str:
@@ -181,6 +210,11 @@ def email_for(first_name: str, last_name: str) -> str:
         return "".join(ch for ch in plain.lower() if ch.isalnum() or ch == "-")
 
     return f"{ascii_part(first_name)}.{ascii_part(last_name)}@kunden.portalbots.test"
+
+
+# an insured person besides the policy holder: first name, last name, birth date, role and, for a person
+# added to the policy later, the day their cover begins
+Member = tuple[str, str, date, str] | tuple[str, str, date, str, date]
 
 
 class _Builder:
@@ -239,7 +273,7 @@ class _Builder:
         frequency: str = "monatlich",
         dunning: bool = False,
         cancellation: bool = False,
-        family: tuple[tuple[str, str, date, str], ...] = (),
+        family: tuple[Member, ...] = (),
     ) -> Policy:
         self.counters[line] += 1
         policy = Policy(
@@ -261,10 +295,11 @@ class _Builder:
         self.policies.append(policy)
         if line in ("ARK", "KV", "LEBEN"):
             self.insured.append(
-                InsuredPerson(policy.policy_number, owner.first_name, owner.last_name, owner.birth_date, "VN")
+                InsuredPerson(policy.policy_number, owner.first_name, owner.last_name, owner.birth_date, "VN", start)
             )
-            for first, last, born, role in family:
-                self.insured.append(InsuredPerson(policy.policy_number, first, last, born, role))
+            for first, last, born, role, *later in family:
+                covered = later[0] if later else start
+                self.insured.append(InsuredPerson(policy.policy_number, first, last, born, role, covered))
         holder = owner.name
         self.accounts.append(self.account(policy.policy_number, "debit", holder))
         if line != "KOMPOSIT":
@@ -313,7 +348,7 @@ class _Builder:
         )
         self.policy(c, "KV", *KV_TARIFFS["Zusatz"], date(2022, 1, 1), department="Zusatz", dunning=True)
         self.policy(
-            c, "ARK", "ARK-Jahr 42", "19.90", date(2022, 1, 1), max_trip_days=42, frequency="jährlich"
+            c, "ARK", "ARK-Jahr Basis 42", "14.90", date(2022, 1, 1), max_trip_days=42, frequency="jährlich"
         )
 
     def _k4(self) -> None:
@@ -342,7 +377,7 @@ class _Builder:
         c = self.customer("Frau Dr.", "Małgorzata", "Wiśniewska-Kühn", date(1972, 4, 4), "Hohenzollernring 9",
                           "50672", "Köln")  # fmt: skip
         self.policy(
-            c, "ARK", "ARK-Jahr 42", "19.90", date(2020, 6, 1), max_trip_days=42, frequency="jährlich"
+            c, "ARK", "ARK-Europa 42", "12.90", date(2020, 6, 1), max_trip_days=42, frequency="jährlich"
         )
         self.policy(c, "KV", *KV_TARIFFS["Zusatz"], date(2020, 6, 1), department="Zusatz")
 
@@ -360,6 +395,7 @@ class _Builder:
         family = (
             ("Noah", "Weiß", date(1993, 6, 2), "Ehepartner"),
             ("Mila", "Weiß", date(2021, 9, 14), "Kind"),
+            ("Ella", "Weiß", date(2018, 3, 11), "Kind", date(2027, 1, 1)),  # joins the household
         )
         self.policy(c, "ARK", "ARK-Jahr Plus 56", "89.00", date(2022, 4, 1), max_trip_days=56,
                     frequency="jährlich", family=family)  # fmt: skip
@@ -422,9 +458,9 @@ class _Builder:
             else:
                 self.policy(c, "KOMPOSIT", *rng.choice(PC_TARIFFS), start, **common)
 
-    def _family(self, last: str) -> tuple[tuple[str, str, date, str], ...]:
+    def _family(self, last: str) -> tuple[Member, ...]:
         rng = self.rng
-        members = [
+        members: list[Member] = [
             (
                 rng.choice(FEMALE + MALE),
                 last,

@@ -47,9 +47,17 @@ policy             #policy-data with [df=policy-number] [df=line] (ARK|KV|LEBEN|
                    #policy-tariff with [df=tariff] [df=max-trip-days] (int or "") [df=premium]
                    [df=payment-frequency]
                    [df=holder-customer-id] [df=holder-name] #holder-link (a);
+                   ARK policies only, in #policy-tariff, what the travel tariff covers: [df=area]
+                   (WORLD_EXCEPT_DE|EUROPE, text "weltweit außer Deutschland"|"Europa außer
+                   Deutschland"), [df=sum-insured] (per insured person: decimal, or "unlimited",
+                   text "unbegrenzt"), [df=deductible] (decimal, "0.00" for none, text "keine"),
+                   [df=cover-urgent-treatment] [df=cover-hospital] [df=cover-repatriation]
+                   [df=cover-repatriation-of-remains] [df=direct-settlement] (true/false);
                    #critical-process (only when a flag is set);
                    #insured-persons (table), rows [df=insured-person] with [df=first-name]
-                   [df=last-name] [df=birth-date] [df=role] (VN|Ehepartner|Kind);
+                   [df=last-name] [df=birth-date] [df=role] (VN|Ehepartner|Kind)
+                   [df=covered-from] (the day this person's cover begins: the policy's start,
+                   or later for a person added later);
                    per role R in debit, credit: #account-R (section) with [df=iban] [df=bic]
                    [df=bank-name] [df=holder], or [df=account-missing] when there is none;
                    form #account-R-form with #account-R-iban, #account-R-holder, #account-R-submit;

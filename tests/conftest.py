@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 
 from bots.ark_certificate.request import ArkRequest
 from bots.ark_certificate.settings import ArkSettings
-from bots.insurer.facts import InsuredPerson, Policy, Tariff
+from bots.insurer.facts import Customer, InsuredPerson, Policy, Tariff, TravelCover
 from bots.insurer.settings import InsurerSettings
 from bots.runtime.browser import ProcessBrowser
 from bots.runtime.clock import FixedClock
@@ -224,6 +226,12 @@ class Sandbox:
         """The ARK policy with the most insured persons."""
         return max(self.ark_policies(), key=lambda cp: len(cp[1]["insured_persons"]))
 
+    def ark_policy(self, customer: str) -> tuple[str, dict[str, Any]]:
+        """The active ARK policy of a seeded customer (K100007: Europe only; K100008: lives in AT; K100009:
+        a child covered from 2027-01-01)."""
+        (found,) = [cp for cp in self.ark_policies() if cp[0] == customer]
+        return found
+
     def postfach(self, customer: str) -> list[dict[str, Any]]:
         """The messages in a customer's Postfach, as the admin API lists them."""
         return list(self.admin.get(f"/admin/postfach/{customer}").json()["messages"])
@@ -261,6 +269,34 @@ FAMILY = (
 )
 
 
+# Names that wrap, that are one long word, that come decomposed (NFD), with hyphens a line must not split
+LONG_NAMES = (
+    InsuredPerson("Maximiliane Theresa Walburga Konstanze", "Sigmaringen-Brandenburg von Hohenzollern-Hechingen",
+                  date(1984, 5, 5)),
+    InsuredPerson("Anna", "Wolfeschlegelsteinhausenbergerdorff-Sigmaringen-Brandenburg", date(1986, 7, 7)),
+    InsuredPerson(unicodedata.normalize("NFD", "José María"), unicodedata.normalize("NFD", "Núñez García"),
+                  date(1985, 6, 6)),
+    InsuredPerson(unicodedata.normalize("NFD", "Chloé Anaïs"), unicodedata.normalize("NFD", "Lefèvre-Dubois"),
+                  date(2011, 1, 1)),
+)  # fmt: skip
+
+
+def many_persons(count: int) -> tuple[InsuredPerson, ...]:
+    """`count` insured persons with short names and distinct birth dates."""
+    return tuple(
+        InsuredPerson(f"Vorname{i}", f"Nachname{i}", date(1970 + i % 50, 1 + i % 12, 1 + i % 28)) for i in range(count)
+    )
+
+
+def very_long_names(count: int) -> tuple[InsuredPerson, ...]:
+    """`count` insured persons whose surname and given names both wrap in the certificate's table."""
+    return tuple(
+        InsuredPerson(f"María Josefa Dolores Concepción {n}", f"Fernández de Córdoba y Álvarez de Toledo {n}",
+                      date(1980 + n, 1, 1))
+        for n in range(count)
+    )  # fmt: skip
+
+
 def ark_payload(**changes: Any) -> dict[str, Any]:
     """An ARK request as the portal sends it (JSON): a family's trip to Thailand in four languages."""
     body: dict[str, Any] = {
@@ -278,6 +314,23 @@ def make_ark_request(**changes: Any) -> ArkRequest:
     return ArkRequest.model_validate(ark_payload(**changes))
 
 
+WORLDWIDE = TravelCover(
+    area="WORLD_EXCEPT_DE",
+    sum_insured_eur=None,
+    deductible_eur=Decimal(0),
+    urgent_treatment=True,
+    hospital=True,
+    repatriation=True,
+    repatriation_of_remains=True,
+    direct_settlement=True,
+)
+
+
+def make_tariff(name: str = "ARK-Jahr Familie 42", max_trip_days: int | None = None, **cover: Any) -> Tariff:
+    """A travel tariff's card: worldwide except Germany, unlimited, no deductible, every service, unless changed."""
+    return Tariff(name, max_trip_days, dataclasses.replace(WORLDWIDE, **cover))
+
+
 def make_policy(**changes: Any) -> Policy:
     """A policy as the policy administration shows it: the family's ARK policy, in force, open-ended."""
     policy = Policy(
@@ -287,11 +340,27 @@ def make_policy(**changes: Any) -> Policy:
         status="aktiv",
         start_date=date(2020, 1, 1),
         end_date=None,
-        tariff=Tariff("ARK-Jahr Familie 42"),
+        tariff=make_tariff(),
         insured_persons=FAMILY,
         business_unit="Kranken",
     )
     return dataclasses.replace(policy, **changes)
+
+
+def make_customer(**changes: Any) -> Customer:
+    """The policy holder as the customer page shows them: living in Germany."""
+    customer = Customer(
+        customer_id="K-100",
+        first_name="Łucja",
+        last_name="Öztürk-Şahin",
+        birth_date=date(1985, 5, 17),
+        street="Ehrenfeldgürtel 12",
+        zip="50823",
+        city="Köln",
+        country="DE",
+        is_intermediary=False,
+    )
+    return dataclasses.replace(customer, **changes)
 
 
 def sandbox_ark_payload(customer: str, policy: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""ARK certificate bot: certificates for every insured person of a travel policy, into the Postfach."""
+"""ARK certificate bot: a certificate of the insured persons of a travel policy, into the Postfach."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from pydantic import BaseModel
 
 from bots.ark_certificate import rules
-from bots.ark_certificate.certificate import IssuedCertificate, issue_certificates
+from bots.ark_certificate.certificate import (
+    CertificateData,
+    IssuedCertificate,
+    UnprintableName,
+    issue_certificates,
+)
 from bots.ark_certificate.message import certificate_body, certificate_subject, request_label
 from bots.ark_certificate.request import ArkRequest
 from bots.ark_certificate.settings import ArkSettings
+from bots.insurer.facts import BusinessUnit
 from bots.insurer.letterhead import insurer_from_settings
 from bots.insurer.notices import CustomerNotices
 from bots.insurer.pages import SYSTEM, open_policy_admin
@@ -22,8 +29,9 @@ from bots.runtime.bot import Bot
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.context import Context
 from bots.runtime.errors import FieldInvalid, HandOff, Reject
-from bots.runtime.models import Mail, WorkItem
+from bots.runtime.models import Artifact, Mail, WorkItem
 from bots.runtime.scenario import DemoScenario
+from bots.runtime.store.artifacts import NewFile
 
 CERTIFICATE_KIND = "certificate"
 
@@ -74,52 +82,77 @@ class ArkCertificateBot(Bot):
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         request = ArkRequest.model_validate(item.payload)
-        delivered = ctx.recall("result")
-        if delivered:  # a retry after the delivery was made: never a second message
+        delivered = ctx.recall(Postfach.checkpoint())
+        if delivered:  # a retry after the delivery was made: never a second message, no second look
             return dict(delivered)
 
+        # the policy and the customer's residence in one session, as the core system shows them now
         with open_policy_admin(ctx, self.settings) as admin:
             policy = admin.policy(request.policy_number)
-        rules.check_policy(request, policy)
-        assert policy is not None
+            rules.check_policy(request, policy)
+            assert policy is not None
+            customer = admin.customer(request.customer_id)
+        if customer is None:  # the policy names them as its holder: the core system contradicts itself
+            raise RuntimeError(f"the policy administration shows no customer {request.customer_id}")
+        rules.check_residence(request, customer)
+        certified = rules.certified_persons(request, policy)
 
-        insurer = insurer_from_settings(self.settings)
-        certificates = issue_certificates(request, policy, _today(ctx), insurer)
+        data = CertificateData.build(
+            request,
+            policy,
+            persons=certified.persons,
+            residence=customer.country,
+            issue_date=_today(ctx),
+            reference=item.reference,
+        )
+        try:
+            certificates = issue_certificates(data, request.languages, insurer_from_settings(self.settings))
+        except UnprintableName as exc:
+            raise _unprintable(exc, policy.policy_number) from exc
         stored = self._store_certificates(ctx, certificates)
-        delivery = self.postfach.deliver(
+        return self.postfach.deliver(
             ctx,
             request.customer_id,
             certificate_subject(request, policy),
-            certificate_body(request, policy, certificates),
+            certificate_body(request, policy, certified, certificates),
             [Attachment(c.filename, c.pdf, c.media_type) for c in certificates],
+            record={  # the item's result, kept with the delivery in one checkpoint
+                "certificate_number": data.certificate_number,
+                "insured_persons": [p.full_name for p in data.insured_persons],
+                "not_yet_covered": [p.full_name for p in certified.later],
+                "certificates": stored,
+            },
         )
-        result = {
-            **delivery,
-            "insured_persons": [p.full_name for p in policy.insured_persons],
-            "certificates": stored,
-        }
-        ctx.remember("result", result)
-        return result
 
     @staticmethod
     def _store_certificates(ctx: Context, certificates: list[IssuedCertificate]) -> list[dict[str, Any]]:
-        """Each PDF once as an artifact of the item, even when a retry renders them again."""
+        """The PDFs as artifacts of the item, once (a retry renders them again), in one transaction."""
         saved = ctx.recall("certificates")
         if saved:
             return list(saved)
-        stored = []
-        for cert in certificates:
-            artifact = ctx.save_artifact(cert.pdf, cert.media_type, cert.filename, CERTIFICATE_KIND)
-            stored.append(
-                {
-                    "lang": cert.lang,
-                    "number": cert.certificate_number,
-                    "filename": cert.filename,
-                    "artifact_id": artifact.id,
-                }
-            )
-        ctx.remember("certificates", stored)
-        return stored
+        files = [NewFile(c.filename, c.media_type, c.pdf, CERTIFICATE_KIND) for c in certificates]
+
+        def describe(artifacts: list[Artifact]) -> list[dict[str, Any]]:
+            return [
+                {"lang": c.lang, "number": c.certificate_number, "filename": c.filename, "artifact_id": a.id}
+                for c, a in zip(certificates, artifacts, strict=True)
+            ]
+
+        return list(ctx.keep("certificates", files, describe))
+
+
+def _unprintable(exc: UnprintableName, policy_number: str) -> HandOff:
+    """A name the certificate font cannot draw: a clerk issues this certificate, no retry helps."""
+    person = exc.person
+    glyphs = ", ".join(f"„{char}“ (U+{ord(char):04X})" for char in exc.missing)
+    born = format_date(person.birth_date, "medium", locale="de_DE")
+    return HandOff(
+        BusinessUnit.KRANKEN,
+        "unprintable_name",
+        f"Vertrag {policy_number}: Der Name der versicherten Person {person.full_name} (geboren am {born}) "
+        f"enthält Zeichen, für die die Schrift der Bescheinigung kein Zeichen hat: {glyphs}. "
+        "Bitte die Bescheinigung manuell ausstellen.",
+    )
 
 
 def _today(ctx: Context) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -36,10 +37,25 @@ class InsuredPerson:
     last_name: str
     birth_date: date
     role: str = ""  # VN (policy holder) | Ehepartner | Kind
+    covered_from: date | None = None  # the day this person's cover begins; None: with the policy
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class TravelCover:
+    """What a travel health tariff covers, as its card states it; nothing here has a default on purpose."""
+
+    area: str  # the area of cover's code (bots.insurer.areas.Area), as shown
+    sum_insured_eur: Decimal | None  # per insured person; None: unlimited
+    deductible_eur: Decimal  # 0: none
+    urgent_treatment: bool  # urgent outpatient treatment, medicines and dressings
+    hospital: bool  # hospital treatment in an emergency
+    repatriation: bool  # medically necessary repatriation
+    repatriation_of_remains: bool  # repatriation of the remains after death
+    direct_settlement: bool  # doctors and hospitals may bill the insurer directly
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class Tariff:
 
     name: str
     max_trip_days: int | None = None  # travel policies: the longest trip covered; None when not stated
+    travel: TravelCover | None = None  # travel policies: what the tariff covers; None on other cards
 
 
 @dataclass(frozen=True)

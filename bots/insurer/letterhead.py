@@ -4,9 +4,10 @@ it sends (certificates, letters, cover sheets)."""
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -100,6 +101,21 @@ def missing_glyphs(text: str) -> set[str]:
         glyphs = pdfmetrics.getFont(font).face.charToGlyph
         missing |= {char for char in text if not char.isspace() and ord(char) not in glyphs}
     return missing
+
+
+def name_paragraph(name: str, style: ParagraphStyle, width: float) -> Paragraph:
+    """A person's name set to fit `width`: composed (NFC), wrapped only between words, never at a hyphen or
+    inside a word ("Sigmaringen-/Brandenburg" reads as two names), and smaller when one word is wider."""
+    text = " ".join(unicodedata.normalize("NFC", name).split())
+    words = text.split()
+    widest = max((pdfmetrics.stringWidth(word, style.fontName, style.fontSize) for word in words), default=0)
+    size = style.fontSize
+    if widest > width:
+        size = style.fontSize * width / widest * 0.99  # a hair below, against rounding in reportlab's wrap
+    # splitLongWords=0: reportlab would otherwise cut a word too long for the line, at a hyphen or anywhere
+    leading = style.leading * size / style.fontSize
+    fitted = ParagraphStyle(f"{style.name}-name", style, fontSize=size, leading=leading, splitLongWords=0)
+    return Paragraph(escape(text), fitted)
 
 
 @cache
@@ -202,12 +218,20 @@ class DocumentInfo:
     author: str
 
 
-FooterLines = Callable[[int], Sequence[str]]
-"""Page number -> up to two lines printed at the right of the footer (a document number, the page)."""
+FooterLines = Callable[[int, int], Sequence[str]]
+"""(page number, page count) -> up to two lines printed at the right of the footer (a document number, the
+page as "page 2 of 3" in the document's language)."""
 
 
 def render_document(story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines) -> bytes:
     """An A4 PDF of `story` in the insurer's page frame, the same bytes for the same input."""
+    return render_pages(story, insurer, info, footer_right)[0]
+
+
+def render_pages(
+    story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
+) -> tuple[bytes, int]:
+    """render_document, and how many pages it took (a layout may choose another arrangement then)."""
     register_fonts()
     out = io.BytesIO()
     doc = BaseDocTemplate(
@@ -240,12 +264,35 @@ def render_document(story: list[Flowable], insurer: Insurer, info: DocumentInfo,
         bottomPadding=0,
     )
 
-    def footer(canvas: Canvas, document: BaseDocTemplate) -> None:
-        draw_footer(canvas, insurer, footer_right(document.page))
+    pages: list[int] = []
 
-    doc.addPageTemplates([PageTemplate("letterhead", frames=[frame], onPage=footer)])
-    doc.build(story)
-    return out.getvalue()
+    def footer(canvas: Canvas, page: int, count: int) -> None:
+        pages[:] = [count]
+        draw_footer(canvas, insurer, footer_right(page, count))
+
+    doc.addPageTemplates([PageTemplate("letterhead", frames=[frame])])
+    doc.build(story, canvasmaker=partial(_CountingCanvas, footer=footer))
+    return out.getvalue(), pages[0]
+
+
+class _CountingCanvas(Canvas):  # type: ignore[misc]  # reportlab carries no types
+    """Holds each finished page back until the last, so every footer can name the page count."""
+
+    def __init__(self, *args: object, footer: Callable[[Canvas, int, int], None], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._pages: list[dict[str, object]] = []
+
+    def showPage(self) -> None:  # reportlab calls it at the end of each page
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        for state in self._pages:
+            self.__dict__.update(state)
+            self._footer(self, self._pageNumber, len(self._pages))
+            super().showPage()
+        super().save()
 
 
 def draw_footer(canvas: Canvas, insurer: Insurer, right: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ once; and a checkpoint of the item records the delivery, so a retry does not eve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +50,11 @@ class Postfach:
         attachments: Sequence[Attachment] = (),
         *,
         purpose: str = "",
+        record: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Send one message of this item for `purpose` unless it was sent before; its delivery record."""
-        checkpoint = f"postfach:{purpose or 'message'}"
+        """Send one message of this item for `purpose` unless it was sent before; its delivery record
+        (message id, address), with `record` kept beside it in the same checkpoint."""
+        checkpoint = self.checkpoint(purpose)
         done = ctx.recall(checkpoint)
         if done:
             return dict(done)
@@ -66,6 +68,11 @@ class Postfach:
         for att in attachments:
             maintype, _, subtype = att.media_type.partition("/")
             msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
-        delivery = {"message_id": ctx.mailer.send(msg), "postfach": to}
+        delivery = {**(record or {}), "message_id": ctx.mailer.send(msg), "postfach": to}
         ctx.remember(checkpoint, delivery)
         return delivery
+
+    @staticmethod
+    def checkpoint(purpose: str = "") -> str:
+        """The item's checkpoint that records the delivery for `purpose` (see Context.recall)."""
+        return f"postfach:{purpose or 'message'}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from bots.runtime.runner import Runner
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import Store
 from bots.runtime.submission import Submitter
+from sandbox.tables import insured_persons
 from tests.bots_for_tests import Recorder
 from tests.conftest import BERLIN, MONDAY_07, SATURDAY_23, Sandbox, make_ark_request, sandbox_ark_payload
 
@@ -81,6 +82,9 @@ def test_family_gets_every_name_in_every_language(rig: Rig) -> None:
         "de.pdf", "en.pdf", "es.pdf", "fr.pdf"
     ]  # fmt: skip
     country = {"de": "Thailand", "en": "Thailand", "es": "Tailandia", "fr": "Thaïlande"}
+    # one number for the request, the same in every language
+    assert {c["number"] for c in item.result["certificates"]} == {item.result["certificate_number"]}
+    assert "alle versicherten Personen" in message["body_text"] and "vier Sprachen" in message["body_text"]
     for attachment, cert in zip(message["attachments"], item.result["certificates"], strict=True):
         url = f"/admin/postfach/{customer}/{message['no']}/attachments/{attachment['idx']}"
         pdf = sandbox.admin.get(url).content
@@ -90,6 +94,75 @@ def test_family_gets_every_name_in_every_language(rig: Rig) -> None:
                 assert part in text, f"{part} missing in the {cert['lang']} certificate"
         assert country[cert["lang"]] in text and cert["number"] in text
         assert store.artifact_bytes(cert["artifact_id"])[1] == pdf
+
+
+def test_a_europe_only_tariff_to_the_usa_is_rejected_in_german(rig: Rig) -> None:
+    sandbox = rig.sandbox
+    customer, policy = sandbox.ark_policy("K100007")
+    assert policy["travel_cover"]["area"] == "EUROPE"
+    before = sandbox.postfach(customer)
+    item = rig.run(sandbox_ark_payload(customer, policy, country="US"))
+    assert item.status == Status.REJECTED and item.error is not None
+    assert item.error.code == "outside_area_of_cover"
+    assert "Europa außer Deutschland" in item.error.message and "Vereinigte Staaten" in item.error.message
+    assert sandbox.postfach(customer) == before
+    assert rig.run(sandbox_ark_payload(customer, policy, country="PT", languages=["de"])).status == Status.DONE
+
+
+def test_the_country_of_residence_is_no_trip_abroad(rig: Rig) -> None:
+    sandbox = rig.sandbox
+    customer, policy = sandbox.ark_policy("K100008")  # lives in Vienna
+    item = rig.run(sandbox_ark_payload(customer, policy, country="AT"))
+    assert item.status == Status.REJECTED and item.error is not None
+    assert item.error.code == "country_of_residence" and "Österreich" in item.error.message
+    italy = rig.run(sandbox_ark_payload(customer, policy, country="IT", languages=["de"]))
+    assert italy.status == Status.DONE and italy.result is not None
+    (message,) = [m for m in sandbox.postfach(customer) if m["message_id"] == italy.result["message_id"]]
+    pdf = sandbox.admin.get(f"/admin/postfach/{customer}/{message['no']}/attachments/0").content
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "ausgenommen das Wohnsitzland: Österreich" in text
+
+
+def test_a_child_covered_later_is_left_out_and_the_mail_says_so(rig: Rig) -> None:
+    sandbox = rig.sandbox
+    customer, policy = sandbox.ark_policy("K100009")
+    persons = [f"{p['first_name']} {p['last_name']}" for p in policy["insured_persons"]]
+    later = [p for p in policy["insured_persons"] if p["covered_from"] > sandbox.clock.now().date().isoformat()]
+    assert [f"{p['first_name']} {p['last_name']}" for p in later] == ["Ella Weiß"]
+    item = rig.run(sandbox_ark_payload(customer, policy, languages=["de", "en"]))  # departs 2026-12-24
+    assert item.status == Status.DONE and item.result is not None, item.error
+    assert item.result["insured_persons"] == persons[:3] and item.result["not_yet_covered"] == ["Ella Weiß"]
+    (message,) = [m for m in sandbox.postfach(customer) if m["message_id"] == item.result["message_id"]]
+    body = message["body_text"]
+    assert "Nicht genannt ist, wer erst nach dem Reisebeginn versichert ist:" in body
+    assert "Ella Weiß: versichert ab 1. Januar 2027" in body
+    for attachment in message["attachments"]:
+        url = f"/admin/postfach/{customer}/{message['no']}/attachments/{attachment['idx']}"
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(sandbox.admin.get(url).content)).pages)
+        assert "Ella" not in text and "Mila" in text and "Inès" in text
+
+
+def test_a_name_the_font_cannot_draw_goes_to_a_clerk(rig: Rig) -> None:
+    store, sandbox = rig.store, rig.sandbox
+    customer, policy = sandbox.ark_policy("K100010")
+    number = policy["policy_number"]
+    with sandbox.db.engine.begin() as conn:
+        conn.execute(
+            insured_persons.insert().values(
+                policy_number=number, first_name="美咲", last_name="Çelik", birth_date=date(2019, 4, 1),
+                role="Kind", covered_from=date(2019, 4, 1),
+            )
+        )  # fmt: skip
+    try:
+        item = rig.run(sandbox_ark_payload(customer, policy, languages=["de"]))
+    finally:
+        with sandbox.db.engine.begin() as conn:
+            conn.execute(insured_persons.delete().where(insured_persons.c.first_name == "美咲"))
+    assert item.status == Status.HANDED_OFF, item.error
+    assert item.attempts == 1  # no retries: a clerk decides
+    (case,) = store.cases(item_id=item.id)
+    assert (case.unit, case.reason_code) == ("Kranken", "unprintable_name")
+    assert "美咲 Çelik" in case.note and "U+7F8E" in case.note and number in case.note
 
 
 def test_a_retry_after_delivery_never_delivers_twice(rig: Rig) -> None:

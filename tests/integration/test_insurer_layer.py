@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from pypdf import PdfReader
 from reportlab.platypus import Paragraph
 
-from bots.insurer.facts import Account, Customer, Policy
+from bots.insurer.facts import Account, Customer, Policy, TravelCover
 from bots.insurer.letterhead import (
     DocumentInfo,
     house_styles,
@@ -74,7 +75,7 @@ class PolicyLetterBot(Bot):
         info = DocumentInfo(
             f"Vertragsauskunft {policy.policy_number}", "Vertragsauskunft", "de-DE", insurer.name
         )
-        pdf = render_document(story, insurer, info, lambda page: (f"Seite {page}",))
+        pdf = render_document(story, insurer, info, lambda page, pages: (f"Seite {page} von {pages}",))
         delivery = self.postfach.deliver(
             ctx,
             request.customer_id,
@@ -143,6 +144,7 @@ def test_a_letter_reaches_the_postfach_once_even_after_a_crash(rig: Rig) -> None
     url = f"/admin/postfach/K100001/{messages[-1]['no']}/attachments/0"
     text = PdfReader(io.BytesIO(rig.sandbox.admin.get(url).content)).pages[0].extract_text()
     assert "ARK-4711-0001" in text and "Łucja Öztürk-Şahin" in text and "Beispiel Krankenversicherung" in text
+    assert "Seite 1 von 1" in text  # the letterhead's page frame counts the pages of every document
 
     # run once more (a duplicate broker message after the end): nothing is sent again
     assert rig.runner.run(first.id) is None
@@ -175,6 +177,48 @@ def test_the_page_objects_read_what_every_bot_needs(admin: PolicyAdmin) -> None:
     assert customer.birth_date < date(2010, 1, 1)
 
     assert admin.policy("ARK-0000-0000") is None and admin.customer("K999999") is None
+
+
+def test_the_page_objects_read_the_travel_tariffs_cover_and_each_persons_cover(admin: PolicyAdmin) -> None:
+    family = admin.policy("ARK-4711-0001")
+    assert family is not None and family.tariff.max_trip_days == 42
+    assert family.tariff.travel == TravelCover(
+        "WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True
+    )
+    assert {p.covered_from for p in family.insured_persons} == {date(2019, 1, 1)}
+    europe = admin.policy("ARK-4711-0005")
+    assert europe is not None and europe.tariff.travel is not None
+    assert (europe.tariff.travel.area, europe.tariff.travel.sum_insured_eur) == ("EUROPE", Decimal(250000))
+    basic = admin.policy("ARK-4711-0003")
+    assert basic is not None and basic.tariff.travel is not None
+    assert basic.tariff.travel.deductible_eur == Decimal(150) and not basic.tariff.travel.direct_settlement
+    later = admin.policy("ARK-4711-0007")
+    assert later is not None and later.insured_persons[-1].covered_from == date(2027, 1, 1)
+    kv = admin.policy("KV-4712-0002")
+    assert kv is not None and kv.tariff.travel is None
+    vienna = admin.customer("K100008")
+    assert vienna is not None and vienna.country == "AT"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("area", None), ("sum-insured", "viel"), ("deductible", "-5.00"), ("cover-hospital", "ja")],
+)
+def test_an_ark_card_without_readable_cover_is_a_layout_change(
+    admin: PolicyAdmin, field: str, value: str | None
+) -> None:
+    from bots.insurer.pages import LayoutChanged
+    from bots.insurer.pages.policy import PolicyPage
+
+    admin.policy("ARK-4711-0001")
+    page = admin.page
+    selector = f"#policy-tariff [data-field={field}]"
+    if value is None:
+        page.evaluate(f"document.querySelector('{selector}').remove()")
+    else:
+        page.evaluate(f"document.querySelector('{selector}').setAttribute('data-value', '{value}')")
+    with pytest.raises(LayoutChanged, match=field):
+        PolicyPage(page).read()
 
 
 def test_a_changed_layout_names_the_missing_element(admin: PolicyAdmin, sandbox: Sandbox) -> None:

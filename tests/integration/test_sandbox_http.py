@@ -158,13 +158,30 @@ def test_policy_page_shows_contract_data_and_every_insured_person(
     assert rows(page, "insured-person") == 4
     assert values(page, "first-name") == [p.first_name for p in insured]
     assert values(page, "birth-date") == [p.birth_date.isoformat() for p in insured]
+    assert values(page, "covered-from") == ["2019-01-01"] * 4
     assert values(page, "dunning-active") == ["false"]
+    # the travel tariff's cover, machine values in data-value
+    assert values(page, "area") == ["WORLD_EXCEPT_DE"] and "weltweit außer Deutschland" in page
+    assert values(page, "sum-insured") == ["unlimited"] and values(page, "deductible") == ["0.00"]
+    for flag in ("urgent-treatment", "hospital", "repatriation", "repatriation-of-remains"):
+        assert values(page, f"cover-{flag}") == ["true"]
+    assert values(page, "direct-settlement") == ["true"]
+
+    europe = web.get("/vertraege/ARK-4711-0005").text  # K100007
+    assert values(europe, "area") == ["EUROPE"] and "Europa außer Deutschland" in europe
+    assert values(europe, "sum-insured") == ["250000.00"] and "250.000,00 EUR" in europe
+    basic = web.get("/vertraege/ARK-4711-0003").text  # K100003
+    assert values(basic, "deductible") == ["150.00"] and values(basic, "direct-settlement") == ["false"]
+    assert values(basic, "cover-repatriation-of-remains") == ["false"]
+    later = web.get("/vertraege/ARK-4711-0007").text  # K100009: a child joins later
+    assert values(later, "covered-from") == ["2022-04-01"] * 3 + ["2027-01-01"]
 
     kv = web.get("/vertraege/KV-4712-0002").text
     assert values(kv, "line") == ["KV"]
     assert values(kv, "health-department") == ["Zusatz"]
     assert values(kv, "dunning-active") == ["true"]
     assert 'id="critical-process"' in kv
+    assert values(kv, "area") == []  # no travel tariff, no travel cover
 
 
 def test_account_change_is_validated_and_stored(
@@ -335,6 +352,18 @@ def test_admin_policy_json_matches_the_database(
     assert body["policy"]["policy_number"] == "ARK-4711-0001"
     assert body["policy"]["customer_id"] == "K100001"
     assert body["policy"]["max_trip_days"] == 42
+    assert body["policy"]["travel_cover"] == {
+        "area": "WORLD_EXCEPT_DE",
+        "sum_insured": None,
+        "deductible": "0.00",
+        "urgent_treatment": True,
+        "hospital": True,
+        "repatriation": True,
+        "repatriation_of_remains": True,
+        "direct_settlement": True,
+    }
+    assert {p["covered_from"] for p in body["insured_persons"]} == {"2019-01-01"}
+    assert admin.get("/admin/policies/KV-4712-0001").json()["policy"]["travel_cover"] is None
     assert [p["first_name"] for p in body["insured_persons"]] == [
         p.first_name for p in server.db.insured_persons("ARK-4711-0001")
     ]

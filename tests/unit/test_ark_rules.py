@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,14 +13,18 @@ from bots.ark_certificate.request import ArkRequest
 from bots.ark_certificate.rules import (
     DEFAULT_MAX_PAST_DAYS,
     DEFAULT_MAX_TRIP_DAYS,
+    certified_persons,
     check,
     check_policy,
     check_request,
+    check_residence,
     max_trip_days,
 )
-from bots.insurer.facts import InsuredPerson, Policy, Tariff
-from bots.runtime.errors import Reject
-from tests.conftest import make_ark_request, make_policy
+from bots.insurer.areas import EUROPE, INSURER_HOME, Area, covers
+from bots.insurer.facts import InsuredPerson, Policy
+from bots.runtime.errors import HandOff, Reject
+from bots.runtime.fields import COUNTRY_CODES
+from tests.conftest import FAMILY, make_ark_request, make_customer, make_policy, make_tariff
 
 TODAY = date(2027, 2, 20)
 
@@ -30,7 +35,7 @@ def make_request(**changes: Any) -> ArkRequest:
 
 def make_facts(**changes: Any) -> Policy:
     single = (InsuredPerson("Anna", "Schmidt", date(1980, 4, 1)),)
-    return make_policy(**{"tariff": Tariff("ARK-Jahr 42"), "insured_persons": single, **changes})
+    return make_policy(**{"tariff": make_tariff("ARK-Jahr 42"), "insured_persons": single, **changes})
 
 
 def reject_of(request: ArkRequest, facts: Policy | None, **kw: Any) -> Reject:
@@ -93,14 +98,15 @@ def test_trip_longer_than_the_tariff_allows() -> None:
     check(make_request(travel_start=start, travel_end=start + timedelta(days=41)), make_facts(), TODAY)
     reject = reject_of(make_request(travel_start=start, travel_end=start + timedelta(days=42)), make_facts())
     assert reject.code == "trip_too_long"
-    assert "43 Tage" in reject.customer_message and "42 Tage" in reject.customer_message
+    assert "dauert 43 Tage;" in reject.customer_message
+    assert "mit einer Dauer von bis zu 42 Tagen." in reject.customer_message
     assert "ARK-Jahr 42" in reject.customer_message
 
 
 def test_the_trip_limit_is_the_tariffs() -> None:
     start = date(2027, 3, 1)
     long_trip = make_request(travel_start=start, travel_end=start + timedelta(days=55))
-    check(long_trip, make_facts(tariff=Tariff("ARK-Jahr Plus 56", 56)), TODAY)
+    check(long_trip, make_facts(tariff=make_tariff("ARK-Jahr Plus 56", 56)), TODAY)
     with pytest.raises(Reject, match="trip_too_long"):
         check(long_trip, make_facts(), TODAY)
 
@@ -108,7 +114,7 @@ def test_the_trip_limit_is_the_tariffs() -> None:
 def test_destination_germany_is_refused() -> None:
     reject = reject_of(make_request(country="de"), make_facts())
     assert reject.code == "home_country"
-    assert "Deutschland" in reject.customer_message
+    assert "Reise nach Deutschland" in reject.customer_message
 
 
 def test_an_end_before_the_start_is_refused_by_the_request_itself() -> None:
@@ -137,6 +143,85 @@ def test_the_past_span_is_configurable() -> None:
     reject = reject_of(request, make_facts(), max_past_days=9)
     assert reject.code == "start_in_past"
     assert "9 Tage" in reject.customer_message
+
+
+def test_one_day_is_singular() -> None:
+    request = make_request(travel_start=TODAY - timedelta(days=2), travel_end=TODAY + timedelta(days=1))
+    assert "mehr als 1 Tag zurück" in reject_of(request, make_facts(), max_past_days=1).customer_message
+    short = make_facts(tariff=make_tariff("ARK-Tag 1", 1))
+    reject = reject_of(make_request(travel_start=date(2027, 3, 1), travel_end=date(2027, 3, 2)), short)
+    assert "dauert 2 Tage;" in reject.customer_message and "bis zu 1 Tag." in reject.customer_message
+
+
+# ---------------------------------------------------------------- area of cover
+
+
+def test_europe_is_a_set_of_iso_codes_without_the_usa() -> None:
+    assert EUROPE <= COUNTRY_CODES
+    assert {"AT", "FR", "ES", "CH", "GB", "NO", "TR"} <= EUROPE
+    assert not {"US", "TH", "RU", "EG", "MA"} & EUROPE
+    assert not covers(Area.EUROPE, INSURER_HOME) and not covers(Area.WORLD_EXCEPT_DE, INSURER_HOME)
+    assert covers(Area.WORLD_EXCEPT_DE, "US") and not covers(Area.EUROPE, "US")
+
+
+def test_a_europe_only_tariff_is_refused_for_the_usa() -> None:
+    europe = make_facts(tariff=make_tariff("ARK-Europa 42", 42, area="EUROPE"))
+    check(make_request(country="FR"), europe, TODAY)
+    check(make_request(country="TR"), europe, TODAY)
+    reject = reject_of(make_request(country="US"), europe)
+    assert reject.code == "outside_area_of_cover"
+    assert "ARK-Europa 42" in reject.customer_message
+    assert "„Europa außer Deutschland“" in reject.customer_message
+    assert "(Vereinigte Staaten)" in reject.customer_message
+    check(make_request(country="US"), make_facts(), TODAY)  # a worldwide tariff covers it
+
+
+def test_an_area_the_bot_does_not_know_goes_to_a_clerk() -> None:
+    with pytest.raises(HandOff) as info:
+        check(make_request(), make_facts(tariff=make_tariff(area="WORLD")), TODAY)
+    assert info.value.unit == "Kranken" and info.value.reason_code == "unknown_area_of_cover"
+    assert "WORLD" in info.value.note and "ARK-4711-0815" in info.value.note
+    with pytest.raises(HandOff, match="unknown_area_of_cover"):
+        check(make_request(), make_facts(tariff=dataclasses.replace(make_tariff(), travel=None)), TODAY)
+
+
+# ---------------------------------------------------------------- residence
+
+
+def test_the_country_of_residence_is_no_trip_abroad() -> None:
+    vienna = make_customer(city="Wien", country="AT")
+    check_residence(make_request(country="IT"), vienna)
+    check_residence(make_request(country="AT"), make_customer())
+    with pytest.raises(Reject) as info:
+        check_residence(make_request(country="AT"), vienna)
+    assert info.value.code == "country_of_residence"
+    assert "(Österreich)" in info.value.customer_message and "Wohnsitz" in info.value.customer_message
+
+
+# ---------------------------------------------------------------- per-person cover
+
+
+def test_a_person_covered_from_a_later_date_is_left_out() -> None:
+    request = make_request()  # from 2027-03-03
+    child = dataclasses.replace(FAMILY[3], covered_from=date(2027, 3, 4))
+    on_the_day = dataclasses.replace(FAMILY[2], covered_from=date(2027, 3, 3))
+    facts = make_facts(insured_persons=(FAMILY[0], FAMILY[1], on_the_day, child))
+    certified = certified_persons(request, facts)
+    assert certified.persons == (FAMILY[0], FAMILY[1], on_the_day)
+    assert certified.later == (child,)
+    assert certified_persons(request, make_facts()).later == ()
+
+
+def test_nobody_covered_from_the_first_day_is_refused() -> None:
+    request = make_request()
+    later = tuple(dataclasses.replace(p, covered_from=date(2027, 4, 1)) for p in FAMILY[:2])
+    with pytest.raises(Reject) as info:
+        certified_persons(request, make_facts(insured_persons=later))
+    assert info.value.code == "persons_not_yet_covered"
+    message = info.value.customer_message
+    assert "03.03.2027" in message and "Łucja Öztürk-Şahin ab dem 01.04.2027" in message
+    with pytest.raises(HandOff, match="no_insured_persons"):
+        certified_persons(request, make_facts(insured_persons=()))
 
 
 def test_request_rules_need_no_policy() -> None:

@@ -29,7 +29,7 @@ TEMPLATE = CATALOG_DIR / f"{DOMAIN}.pot"
 SAME_AS_ENGLISH = {
     "de": {"%(place)s, %(date)s"},
     "es": {"%(place)s, %(date)s"},
-    "fr": {"Destination", "Page %(page)d"},
+    "fr": {"Destination"},
 }
 
 
@@ -100,6 +100,8 @@ def test_translations_are_not_english_left_over(lang: str) -> None:
     [
         ("de", "Insured persons", "Versicherte Personen"),
         ("es", "Deductible", "Franquicia"),
+        ("es", "Plan", "Modalidad"),
+        ("en", "Plan", "Plan"),
         ("fr", "Insurer", "Assureur"),
         ("en", "Date of birth", "Date of birth"),
     ],
@@ -137,10 +139,10 @@ def test_a_broken_translation_does_not_compile(tmp_path: Path) -> None:
     target = tmp_path / "de" / "LC_MESSAGES"
     target.mkdir(parents=True)
     text = po_path("de").read_text(encoding="utf-8")
-    broken = text.replace('msgstr "mindestens %(amount)s"', 'msgstr "mindestens %(betrag)s"')
+    broken = text.replace('msgstr "Seite %(page)d von %(pages)d"', 'msgstr "Seite %(seite)d von %(pages)d"')
     assert broken != text
     (target / f"{DOMAIN}.po").write_text(broken, encoding="utf-8")
-    with pytest.raises(CatalogError, match="at least"):
+    with pytest.raises(CatalogError, match="Page"):
         compile_catalogs(tmp_path)
     assert not mo_path("de", tmp_path).exists()
 
