@@ -1,0 +1,222 @@
+"""Intake cost per accepted request, against a bare FastAPI endpoint served the same way, in one run.
+
+Run: .venv/bin/python benchmarks/intake_throughput.py [--requests N] [--rounds R] [--databases sqlite,postgresql]
+
+Both servers are uvicorn subprocesses with one worker; a client process sends the same ARK request body with
+a fresh Idempotency-Key each time, from 8 threads. (a) baseline: a FastAPI app whose one POST validates the
+body with the ARK request model and answers 202 — what any JSON API on this stack costs. (b) the intake: bearer
+token, validation, the booking horizon, the item and its event stored, "run item X" sent to Redis. Measured: the
+server process's CPU-ms per request (/proc) and requests per second; rounds alternate (a) and (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bots.runtime.migrate import upgrade  # noqa: E402
+from bots.runtime.serve import free_port  # noqa: E402
+
+TOKEN = "bench-intake-token-0123456789"
+PG_ADMIN_URL = os.environ.get("PORTALBOTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PORTALBOTS_TEST_REDIS", "redis://127.0.0.1:6379") + "/12"
+THREADS = 8
+BODY = {
+    "customer_id": "K100001",
+    "policy_number": "ARK-4711-0001",
+    "travel_start": "2027-03-01",
+    "travel_end": "2027-03-14",
+    "country": "TH",
+    "languages": ["de", "en"],
+}
+BARE_APP = """
+from typing import Annotated
+from fastapi import Body, FastAPI, Header
+from fastapi.responses import JSONResponse
+from bots.ark_certificate.request import ArkRequest
+
+app = FastAPI()
+
+@app.post("/v1/ark-certificates", status_code=202)
+async def submit(body: Annotated[ArkRequest, Body()], idempotency_key: Annotated[str | None, Header()] = None):
+    return JSONResponse({"id": 1, "status": "pending", "reference": idempotency_key}, status_code=202)
+"""
+
+console = Console()
+
+
+@dataclass
+class Measure:
+    what: str
+    requests: int
+    seconds: float
+    cpu_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu_ms / self.requests
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU of `pid` and its children so far, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def serve(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{cmd} did not start")
+
+
+def load(port: int, requests: int) -> float:
+    """Send `requests` requests from THREADS threads; the wall time."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    per_thread = requests // THREADS
+    failures: list[str] = []
+
+    def work() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(per_thread):
+                r = client.post(
+                    "/v1/ark-certificates",
+                    json=BODY,
+                    headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                )
+                if r.status_code != 202:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[0]}")
+    return time.perf_counter() - started
+
+
+def measure(what: str, proc: subprocess.Popen[bytes], port: int, requests: int) -> Measure:
+    load(port, 40)  # warm-up: imports, connections, caches
+    before = cpu_ms(proc.pid)
+    seconds = load(port, requests)
+    return Measure(what, requests - requests % THREADS, seconds, cpu_ms(proc.pid) - before)
+
+
+def database(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'intake.db'}"
+    name = f"pb_bench_intake_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    args = parser.parse_args()
+    table = Table(
+        title=f"Intake vs bare FastAPI, 1 uvicorn worker, {THREADS} client threads, {os.cpu_count()} CPUs"
+    )
+    for col in (
+        "database",
+        "(a) bare req/s",
+        "(b) intake req/s",
+        "b/a req/s",
+        "(a) CPU ms/req",
+        "(b) CPU ms/req",
+        "a/b CPU",
+    ):
+        table.add_column(col, justify="right")
+    with tempfile.TemporaryDirectory(prefix="pb-bench-intake-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "bare_app.py").write_text(BARE_APP)
+        for kind in args.databases.split(","):
+            url = database(kind, tmp)
+            upgrade(url)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
+            env.update(
+                PYTHONPATH=f"{ROOT}:{tmp}",
+                PORTALBOTS_DATA_DIR=str(tmp / "var"),
+                PORTALBOTS_DATABASE_URL=url,
+                PORTALBOTS_BROKER_URL=REDIS_URL,
+                PORTALBOTS_INTAKE_TOKEN=TOKEN,
+            )
+            results: dict[str, list[Measure]] = {"bare": [], "intake": []}
+            for n in range(args.rounds):
+                for what in ("bare", "intake") if n % 2 == 0 else ("intake", "bare"):
+                    port = free_port()
+                    if what == "bare":
+                        cmd = [
+                            sys.executable,
+                            "-m",
+                            "uvicorn",
+                            "bare_app:app",
+                            "--port",
+                            str(port),
+                            "--log-level",
+                            "warning",
+                        ]
+                    else:
+                        cmd = [sys.executable, "-m", "bots.cli", "intake", "--port", str(port)]
+                    proc = serve(cmd, env, port)
+                    try:
+                        results[what].append(measure(what, proc, port, args.requests))
+                    finally:
+                        proc.terminate()
+                        proc.wait(20)
+                    console.print(f"[dim]{kind} round {n + 1}: {what} {results[what][-1].per_second:.0f} req/s, "
+                                  f"{results[what][-1].cpu_per_request:.2f} CPU ms/req[/dim]")  # fmt: skip
+            a = statistics.median(m.per_second for m in results["bare"])
+            b = statistics.median(m.per_second for m in results["intake"])
+            ca = statistics.median(m.cpu_per_request for m in results["bare"])
+            cb = statistics.median(m.cpu_per_request for m in results["intake"])
+            table.add_row(
+                kind, f"{a:.0f}", f"{b:.0f}", f"{b / a:.2f}", f"{ca:.2f}", f"{cb:.2f}", f"{ca / cb:.2f}"
+            )
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
