@@ -9,8 +9,8 @@ destination of every request), each with its own travel dates
 (so every item renders PDFs of its own and no blob is deduplicated). For 1-language and 4-language
 requests, measured in the same run:
   (1) baseline: the bot's work in a plain loop, no runtime: one reused ProcessBrowser (a new browser
-      context per item, no tracing), PolicyAdmin login + policy read, the rules, the customer read (their
-      residence), issue_certificates, certificate_body + Mailer.send into the Postfach;
+      context per item, no tracing), PolicyAdmin login + policy read (with the holder's
+      residence), the rules, issue_certificates, certificate_body + Mailer.send into the Postfach;
   (2) runtime in-process: Store.submit (temp SQLite file) + Runner.run(item) with ArkCertificateBot and
       the same ProcessBrowser as resources["browser"] (Playwright tracing on, as in a worker);
   (2') the same with the browser's tracing off, to show what tracing costs;
@@ -255,21 +255,18 @@ def baseline_item(rig: Rig, mailer: Mailer, payload: dict[str, Any], steps: Step
         with steps.timed("rules"):
             rules.check(request, facts, today, ark.ark_max_past_days)
         assert facts is not None
-        with steps.timed("page: customer read"):
-            customer = admin.customer(request.customer_id)
     finally:
         with steps.timed("browser context close"):
             context.close()
-    assert customer is not None
     with steps.timed("rules"):
-        rules.check_residence(request, customer)
+        rules.check_residence(request, facts.holder_country)
         certified = rules.certified_persons(request, facts)
     with steps.timed("render PDFs"):
         data = CertificateData.build(
             request,
             facts,
             persons=certified.persons,
-            residence=customer.country,
+            residence=facts.holder_country,
             issue_date=today,
             reference=uuid.uuid4().hex,
         )
@@ -277,7 +274,9 @@ def baseline_item(rig: Rig, mailer: Mailer, payload: dict[str, Any], steps: Step
     with steps.timed("build message"):
         to = ark.postfach_address.format(customer_id=request.customer_id)
         body = certificate_body(request, facts, certified, certificates)
-        msg = mailer.message(to, certificate_subject(request, facts), body, message_id(QUEUE, uuid.uuid4().hex))
+        msg = mailer.message(
+            to, certificate_subject(request, facts), body, message_id(QUEUE, uuid.uuid4().hex)
+        )
         for cert in certificates:
             msg.add_attachment(cert.pdf, maintype="application", subtype="pdf", filename=cert.filename)
     with steps.timed("SMTP send"):
@@ -307,7 +306,6 @@ class RuntimeBench:
         probe.wrap(BrowserContext, "new_page", "browser context open")
         probe.wrap(rig.browser, "_close_context", "browser context close")
         probe.wrap(PolicyAdmin, "policy", "page: login + policy read")
-        probe.wrap(PolicyAdmin, "customer", "page: customer read")
         probe.wrap(rules, "check_request", "rules")
         probe.wrap(rules, "check_policy", "rules")
         probe.wrap(rules, "check_residence", "rules")
@@ -452,7 +450,6 @@ def worker_counts(results: dict[str, dict[str, Steps]], items: int, seconds: flo
 STEP_ROWS = (
     "browser context open",
     "page: login + policy read",
-    "page: customer read",
     "browser context close",
     "rules",
     "render PDFs",

@@ -37,12 +37,15 @@ REQUEST = ArkRequest(
 FACTS = Policy(
     policy_number="ARK-4711-0815",
     holder_customer_id="K-100",
+    holder_country="DE",
     line="ARK",
     status="aktiv",
     start_date=date(2020, 1, 1),
     end_date=None,
     tariff=Tariff(
-        "ARK-Jahr Familie 42", 42, TravelCover("WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True)
+        "ARK-Jahr Familie 42",
+        42,
+        TravelCover("WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True),
     ),
     insured_persons=(
         InsuredPerson("Łucja", "Öztürk-Şahin", date(1985, 5, 17)),
@@ -53,7 +56,12 @@ FACTS = Policy(
 )
 INSURER = default_insurer()
 DATA = CertificateData.build(
-    REQUEST, FACTS, persons=FACTS.insured_persons, residence="DE", issue_date=date(2027, 2, 20), reference="bench"
+    REQUEST,
+    FACTS,
+    persons=FACTS.insured_persons,
+    residence="DE",
+    issue_date=date(2027, 2, 20),
+    reference="bench",
 )
 
 

@@ -93,7 +93,15 @@ class SandboxDB:
     def clear(self) -> None:
         """Remove all customers, policies, mail and audit rows (not sessions)."""
         with self.engine.begin() as conn:
-            tables = (attachments, messages, account_changes, accounts, insured_persons, policies, travel_tariffs)
+            tables = (
+                attachments,
+                messages,
+                account_changes,
+                accounts,
+                insured_persons,
+                policies,
+                travel_tariffs,
+            )
             for table in tables:
                 conn.execute(table.delete())
             conn.execute(customers.delete())
@@ -283,7 +291,6 @@ class SandboxDB:
         """End every login session (as a restart or a session timeout of the real system would)."""
         with self.engine.begin() as conn:
             return int(conn.execute(sessions.delete()).rowcount)
-
 
     # -- mail ------------------------------------------------------------------------------------
 

@@ -93,7 +93,9 @@ def parse_message(raw: bytes) -> tuple[dict[str, Any], list[tuple[str, str, byte
 class PostfachHandler:
     """aiosmtpd handler that files each delivered message into the recipients' mailboxes."""
 
-    def __init__(self, db: SandboxDB, clock: Clock | None = None, faults: FaultInjector | None = None) -> None:
+    def __init__(
+        self, db: SandboxDB, clock: Clock | None = None, faults: FaultInjector | None = None
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.faults = faults or FaultInjector()

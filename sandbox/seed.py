@@ -47,7 +47,12 @@ TRAVEL_TARIFFS = (
         "ARK-Jahr Basis 42", "WORLD_EXCEPT_DE", Decimal(100_000), Decimal(150), True, True, True, False, False
     ),
 )
-ARK_TARIFFS = (("ARK-Jahr 42", 42), ("ARK-Jahr Plus 56", 56), ("ARK-Europa 42", 42), ("ARK-Jahr Basis 42", 42))
+ARK_TARIFFS = (
+    ("ARK-Jahr 42", 42),
+    ("ARK-Jahr Plus 56", 56),
+    ("ARK-Europa 42", 42),
+    ("ARK-Jahr Basis 42", 42),
+)
 KV_TARIFFS = {
     "Voll": ("KV-Komfort 100", "489.37"),
     "Zusatz": ("KV-Zahn Zusatz ZE90", "32.40"),
@@ -135,7 +140,10 @@ def summarize(db: SandboxDB, rng_seed: int = 7) -> SeedSummary:
     for customer in db.all_customers():
         policies = [
             policy_record(
-                p, db.insured_persons(p.policy_number), db.accounts(p.policy_number), db.travel_tariff(p.tariff)
+                p,
+                db.insured_persons(p.policy_number),
+                db.accounts(p.policy_number),
+                db.travel_tariff(p.tariff),
             )
             for p in db.policies_of(customer.customer_id)
         ]
@@ -295,7 +303,9 @@ class _Builder:
         self.policies.append(policy)
         if line in ("ARK", "KV", "LEBEN"):
             self.insured.append(
-                InsuredPerson(policy.policy_number, owner.first_name, owner.last_name, owner.birth_date, "VN", start)
+                InsuredPerson(
+                    policy.policy_number, owner.first_name, owner.last_name, owner.birth_date, "VN", start
+                )
             )
             for first, last, born, role, *later in family:
                 covered = later[0] if later else start

@@ -46,7 +46,8 @@ policy             #policy-data with [df=policy-number] [df=line] (ARK|KV|LEBEN|
                    (Kranken|Leben|Komposit) [df=status] (aktiv|ruhend|storniert) [df=start] [df=end];
                    #policy-tariff with [df=tariff] [df=max-trip-days] (int or "") [df=premium]
                    [df=payment-frequency]
-                   [df=holder-customer-id] [df=holder-name] #holder-link (a);
+                   [df=holder-customer-id] [df=holder-name] #holder-link (a)
+                   [df=holder-country] (ISO 3166-1 alpha-2 of the holder's residence);
                    ARK policies only, in #policy-tariff, what the travel tariff covers: [df=area]
                    (WORLD_EXCEPT_DE|EUROPE, text "weltweit außer Deutschland"|"Europa außer
                    Deutschland"), [df=sum-insured] (per insured person: decimal, or "unlimited",

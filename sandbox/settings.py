@@ -22,4 +22,6 @@ class SandboxSettings(Settings):
     sandbox_allow_remote: bool = Field(
         default=False, description="serve beyond loopback (a container network); else only 127.0.0.1/::1"
     )
-    sandbox_login_delay: float = Field(default=1.0, description="seconds of the first slowed-down wrong login")
+    sandbox_login_delay: float = Field(
+        default=1.0, description="seconds of the first slowed-down wrong login"
+    )

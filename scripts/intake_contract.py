@@ -50,12 +50,16 @@ def print_answers(stats: Path) -> None:
             operation, status = json.loads(line)
             counts[(operation, status)] += 1
     for operation in sorted({op for op, _ in counts}):
-        answers = ", ".join(f"{status} × {n}" for (op, status), n in sorted(counts.items()) if op == operation)
+        answers = ", ".join(
+            f"{status} × {n}" for (op, status), n in sorted(counts.items()) if op == operation
+        )
         print(f"answers of {operation}: {answers}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--max-examples", type=int, default=300, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=None, help="repeat a run (schemathesis --seed)")
     args = parser.parse_args()

@@ -16,7 +16,11 @@ HORIZON_DAYS = 365  # PORTALBOTS_ARK_MAX_FUTURE_DAYS's default
 
 @schemathesis.hook
 def filter_body(context: Any, body: Any) -> bool:
-    if context.operation is None or context.operation.path != "/v1/ark-certificates" or not isinstance(body, dict):
+    if (
+        context.operation is None
+        or context.operation.path != "/v1/ark-certificates"
+        or not isinstance(body, dict)
+    ):
         return True
     try:
         start = date.fromisoformat(body["travel_start"])
@@ -33,4 +37,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     if not path:
         return
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps([f"{case.operation.method.upper()} {case.operation.path}", response.status_code]) + "\n")
+        fh.write(
+            json.dumps([f"{case.operation.method.upper()} {case.operation.path}", response.status_code])
+            + "\n"
+        )

@@ -19,7 +19,16 @@ from bots.runtime.store import Upload
 class EchoRequest(BaseModel):
     customer_id: str = Field(min_length=1, examples=["K100001"])
     action: Literal[
-        "ok", "reject", "precheck_reject", "handoff", "unavailable", "error", "effect", "noop", "down_while", "browse"
+        "ok",
+        "reject",
+        "precheck_reject",
+        "handoff",
+        "unavailable",
+        "error",
+        "effect",
+        "noop",
+        "down_while",
+        "browse",
     ] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted

@@ -284,7 +284,8 @@ LONG_NAMES = (
 def many_persons(count: int) -> tuple[InsuredPerson, ...]:
     """`count` insured persons with short names and distinct birth dates."""
     return tuple(
-        InsuredPerson(f"Vorname{i}", f"Nachname{i}", date(1970 + i % 50, 1 + i % 12, 1 + i % 28)) for i in range(count)
+        InsuredPerson(f"Vorname{i}", f"Nachname{i}", date(1970 + i % 50, 1 + i % 12, 1 + i % 28))
+        for i in range(count)
     )
 
 
@@ -336,6 +337,7 @@ def make_policy(**changes: Any) -> Policy:
     policy = Policy(
         policy_number="ARK-4711-0815",
         holder_customer_id="K-100",
+        holder_country="DE",
         line="ARK",
         status="aktiv",
         start_date=date(2020, 1, 1),

@@ -105,7 +105,9 @@ class IssuedCertificate:
     media_type = "application/pdf"
 
 
-def issue_certificates(data: CertificateData, languages: Sequence[str], insurer: Insurer) -> list[IssuedCertificate]:
+def issue_certificates(
+    data: CertificateData, languages: Sequence[str], insurer: Insurer
+) -> list[IssuedCertificate]:
     """The certificate in each of `languages`, in that order; raises UnprintableName before rendering any."""
     check_printable(data.insured_persons)
     return [

@@ -236,7 +236,9 @@ class CertificateLayout:
         style = self.s["title"]
         natural = pdfmetrics.stringWidth(text, style.fontName, style.fontSize)
         size = max(TITLE_MIN_SIZE, min(style.fontSize, style.fontSize * CONTENT_WIDTH / natural * 0.99))
-        fitted = ParagraphStyle("title-fit", style, fontSize=size, leading=style.leading * size / style.fontSize)
+        fitted = ParagraphStyle(
+            "title-fit", style, fontSize=size, leading=style.leading * size / style.fontSize
+        )
         fitted.splitLongWords = 0
         return Paragraph(escape(text), fitted)
 
@@ -319,8 +321,14 @@ class CertificateLayout:
 
         head = s["cell_head"]
         dates = widest([self.date(p.birth_date, "medium") for p in persons], s["base"])
-        columns = (([p.last_name for p in persons], _("Surname")), ([p.first_name for p in persons], _("Given names")))
-        line = [max(widest(names, s["value"]), widest([title], head)) + 2 * CELL_PADDING for names, title in columns]
+        columns = (
+            ([p.last_name for p in persons], _("Surname")),
+            ([p.first_name for p in persons], _("Given names")),
+        )
+        line = [
+            max(widest(names, s["value"]), widest([title], head)) + 2 * CELL_PADDING
+            for names, title in columns
+        ]
         # the date header on one line when the names leave room, else wrapped: the dates set the width
         date_column = max(dates, widest([_("Date of birth")], head)) + 2 * CELL_PADDING + 2
         if sum(line) + date_column > CONTENT_WIDTH:
@@ -423,7 +431,10 @@ class CertificateLayout:
         if covered:
             flowables.append(
                 ListFlowable(
-                    [ListItem(Paragraph(escape(text), s["base"]), leftIndent=12, value="•") for text in covered],
+                    [
+                        ListItem(Paragraph(escape(text), s["base"]), leftIndent=12, value="•")
+                        for text in covered
+                    ],
                     bulletType="bullet",
                     bulletFontName=FONT,
                     bulletFontSize=9,

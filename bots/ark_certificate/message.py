@@ -70,7 +70,9 @@ def certificate_body(
             f"eigene PDF-Datei mit derselben Nummer:\n{files}"
         )
     if certified.later:
-        whom = "Die Bescheinigung nennt die versicherten Personen, die ab dem ersten Reisetag versichert sind:"
+        whom = (
+            "Die Bescheinigung nennt die versicherten Personen, die ab dem ersten Reisetag versichert sind:"
+        )
         later = "\n".join(
             f"  • {p.full_name}: versichert ab {_date(cover_begins(p, policy))}"
             for p in map(nfc_names, certified.later)

@@ -21,7 +21,7 @@ from babel.dates import format_date
 
 from bots.ark_certificate.request import ArkRequest
 from bots.insurer.areas import INSURER_HOME, Area, area_of, covers
-from bots.insurer.facts import BusinessUnit, Customer, InsuredPerson, Line, Policy
+from bots.insurer.facts import BusinessUnit, InsuredPerson, Line, Policy
 from bots.runtime.errors import HandOff, Reject
 
 HOME_COUNTRY = INSURER_HOME
@@ -146,9 +146,9 @@ def _check_area(request: ArkRequest, facts: Policy) -> None:
         )
 
 
-def check_residence(request: ArkRequest, customer: Customer) -> None:
-    """Abroad means abroad for the insured: no certificate for a trip to the customer's country of residence."""
-    if request.country == customer.country:
+def check_residence(request: ArkRequest, residence: str) -> None:
+    """Abroad means abroad for the insured: no certificate for a trip to the holder's country of residence."""
+    if request.country == residence:
         raise Reject(
             "country_of_residence",
             f"Das angegebene Reiseziel ({_country(request.country)}) ist das Land Ihres ständigen Wohnsitzes. "

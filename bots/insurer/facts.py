@@ -98,6 +98,7 @@ class Policy:
 
     policy_number: str
     holder_customer_id: str
+    holder_country: str  # ISO 3166-1 alpha-2 of the holder's country of residence
     line: str
     status: str
     start_date: date

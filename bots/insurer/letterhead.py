@@ -193,7 +193,10 @@ def label_table(rows: Sequence[tuple[str, str]], label_width: float = LABEL_WIDT
     """Label on the left in grey, value on the right in bold, a thin rule under each row."""
     s = house_styles()
     table = Table(
-        [[Paragraph(escape(label), s["label"]), Paragraph(escape(value), s["value"])] for label, value in rows],
+        [
+            [Paragraph(escape(label), s["label"]), Paragraph(escape(value), s["value"])]
+            for label, value in rows
+        ],
         colWidths=[label_width, CONTENT_WIDTH - label_width],
     )
     table.setStyle(
@@ -223,7 +226,9 @@ FooterLines = Callable[[int, int], Sequence[str]]
 page as "page 2 of 3" in the document's language)."""
 
 
-def render_document(story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines) -> bytes:
+def render_document(
+    story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
+) -> bytes:
     """An A4 PDF of `story` in the insurer's page frame, the same bytes for the same input."""
     return render_pages(story, insurer, info, footer_right)[0]
 

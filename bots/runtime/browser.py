@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 from playwright.sync_api import Error as PlaywrightError
 
 from bots.runtime.errors import Outcome
-from bots.runtime.settings import Settings, TraceMode, get_settings
+from bots.runtime.settings import Isolation, Settings, TraceMode, get_settings
 from bots.runtime.stopping import stopping
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 # what a robot never needs: images, fonts, stylesheets (the page objects read ids and data-fields)
 BLOCKED_RESOURCES = re.compile(r"\.(png|jpe?g|gif|webp|svg|ico|woff2?|ttf|otf|css)(\?.*)?$", re.IGNORECASE)
+
+SHARED_CONTEXT_USES = 200  # then a fresh one: a long-lived renderer grows
+CLEARED_STORAGE = "local_storage,session_storage,indexeddb,cache_storage,service_workers,websql,file_systems"
 
 SCREENSHOT_KIND = "screenshot"
 TRACE_KIND = "trace"
@@ -119,6 +122,7 @@ class ProcessBrowser:
         navigation_timeout_ms: float | None = None,
         trace: bool | TraceMode | None = None,
         block_resources: bool | None = None,
+        isolation: Isolation | None = None,
     ) -> None:
         self.settings = settings
         self.timeout_ms = float(timeout_ms if timeout_ms is not None else settings.browser_timeout_ms)
@@ -132,9 +136,12 @@ class ProcessBrowser:
         self.block_resources = (
             settings.browser_block_resources if block_resources is None else block_resources
         )
+        self.isolation: Isolation = isolation or settings.browser_isolation
         self.launches = 0  # how many Chromiums this object started in this process
         self._pid: int | None = None
         self._browser: Browser | None = None
+        self._shared: dict[str, tuple[BrowserContext, Page, int]] = {}  # base url -> context, page, uses
+        self._busy: set[str] = set()  # base urls whose shared page an item has open right now
 
     @property
     def pid(self) -> int | None:
@@ -161,23 +168,45 @@ class ProcessBrowser:
         timeout_ms: float | None = None,
         **context_options: Any,
     ) -> Iterator[Page]:
-        """A page in a fresh browser context for `ctx.item`; always closed.
+        """A fresh page for `ctx.item`, closed or tidied afterwards (see `isolation` in the settings).
 
-        When an error escapes the block (not a bot's `Outcome`), a full-page screenshot and the Playwright
-        trace are saved as artifacts of the item first; the error propagates unchanged.
+        With isolation "page" the page lives in a context this process keeps warm per `base_url` and is tidied
+        after the item; an item that is traced, asks for context options other than a stored login, or opens a
+        second page of the same site while the first is open gets a fresh context of its own instead.
+        When an error escapes the block (not a bot's `Outcome`), a full-page screenshot (and the Playwright
+        trace when traced) are saved as artifacts of the item first; the error propagates unchanged.
         """
+        key = base_url or ""
         traced = self.trace == "always" or (self.trace == "retries" and ctx.item.attempts > 1)
-        context = self._new_context(base_url, timeout_ms, context_options, traced)
-        page: Page | None = None
+        # a shared context takes the options it is made with (a stored login) once; others get their own
+        shared = (
+            self.isolation == "page"
+            and not traced
+            and set(context_options) <= {"storage_state"}
+            and key not in self._busy
+        )
+        if shared:
+            context, page = self._shared_page(base_url, timeout_ms, context_options)
+            self._busy.add(key)
+        else:
+            context = self._new_context(base_url, timeout_ms, context_options, traced)
+            page = None
         try:
-            page = context.new_page()
+            page = page or context.new_page()
             yield page
         except Exception as exc:
             if not isinstance(exc, Outcome) and not stopping():  # a worker on its way out cut the step
                 self._save_evidence(context, page, ctx, traced)
+            if shared:  # a page left in an unknown state is not handed to the next item
+                self._drop_shared(base_url)
             raise
         finally:
-            self._close_context(context)
+            if not shared:
+                self._close_context(context)
+            else:
+                self._busy.discard(key)
+                if key in self._shared:
+                    self._tidy(base_url)
 
     def close(self) -> None:
         """Close this browser, and the driver when no other browser uses it; a no-op after fork or when idle."""
@@ -273,6 +302,51 @@ class ProcessBrowser:
             log.warning("no screenshot of the failed page", exc_info=True)
             return None
 
+    def _shared_page(
+        self, base_url: str | None, timeout_ms: float | None, options: dict[str, Any]
+    ) -> tuple[BrowserContext, Page]:
+        """The process's page for `base_url`: one context whose renderer stays warm from item to item (a new
+        context costs a renderer process, ~0.3 CPU-seconds), tidied after every item (see _tidy)."""
+        key = base_url or ""
+        entry = self._shared.get(key)
+        if entry is not None and entry[0].browser is not None and entry[0].browser.is_connected():
+            context, page, uses = entry
+            if uses < SHARED_CONTEXT_USES and not page.is_closed():
+                self._shared[key] = (context, page, uses + 1)
+                context.set_default_timeout(self.timeout_ms if timeout_ms is None else timeout_ms)
+                return context, page
+        self._drop_shared(base_url)
+        context = self._new_context(base_url, timeout_ms, options, traced=False)
+        page = context.new_page()
+        self._shared[key] = (context, page, 1)
+        return context, page
+
+    def _tidy(self, base_url: str | None) -> None:
+        """After an item: its document, its storage and every cookie a page's script set are gone; what stays is
+        what the server set httpOnly (the robot's login session) — the next item sees nothing of this one."""
+        context, page, _uses = self._shared[base_url or ""]
+        try:
+            origins = {_origin(url) for url in (page.url, base_url) if url and url.startswith("http")}
+            page.goto("about:blank")
+            session = context.new_cdp_session(page)
+            for origin in origins:
+                session.send(
+                    "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": CLEARED_STORAGE}
+                )
+            session.detach()
+            kept = [c for c in context.cookies() if c.get("httpOnly")]
+            context.clear_cookies()
+            if kept:
+                context.add_cookies(kept)  # type: ignore[arg-type]
+        except Exception:
+            log.warning("tidying the shared page failed; the next item gets a fresh one", exc_info=True)
+            self._drop_shared(base_url)
+
+    def _drop_shared(self, base_url: str | None) -> None:
+        entry = self._shared.pop(base_url or "", None)
+        if entry is not None:
+            self._close_context(entry[0])
+
     def _close_context(self, context: BrowserContext) -> None:
         try:
             context.close()
@@ -280,6 +354,7 @@ class ProcessBrowser:
             log.warning("closing a browser context failed", exc_info=True)
 
     def _close_browser(self) -> None:
+        self._shared.clear()  # its contexts end with the browser
         browser, self._browser = self._browser, None
         _Driver.holders.discard(self)
         if browser is not None:
@@ -305,6 +380,12 @@ def process_browser(settings: Settings | None = None) -> ProcessBrowser:
     if _default is None:
         _default = ProcessBrowser(settings or get_settings())
     return _default
+
+
+def _origin(url: str) -> str:
+    """The origin of a page's URL, as CDP's storage calls take it."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _abort(route: Route) -> None:

@@ -12,7 +12,9 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 # CLDR knows territories that are no ISO 3166-1 country: exceptional reservations (AC, CP, DG, EA, IC,
 # TA), Sark (CQ), Kosovo's user-assigned XK, regions (EU, EZ, QO, UN) and test codes (XA, XB, ZZ).
-_NOT_ISO_3166 = frozenset({"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"})
+_NOT_ISO_3166 = frozenset(
+    {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
+)
 COUNTRY_CODES = frozenset(
     code
     for code in map(str, Locale("en").territories)
@@ -57,5 +59,7 @@ CountryCode = Annotated[
 ]
 """An ISO 3166-1 alpha-2 country code; lower case and blanks around it are accepted and normalised."""
 
-Text = Annotated[str, BeforeValidator(_no_control_characters), Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Text = Annotated[
+    str, BeforeValidator(_no_control_characters), Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
 """Text without control characters (tab and line breaks allowed)."""

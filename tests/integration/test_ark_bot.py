@@ -106,7 +106,9 @@ def test_a_europe_only_tariff_to_the_usa_is_rejected_in_german(rig: Rig) -> None
     assert item.error.code == "outside_area_of_cover"
     assert "Europa außer Deutschland" in item.error.message and "Vereinigte Staaten" in item.error.message
     assert sandbox.postfach(customer) == before
-    assert rig.run(sandbox_ark_payload(customer, policy, country="PT", languages=["de"])).status == Status.DONE
+    assert (
+        rig.run(sandbox_ark_payload(customer, policy, country="PT", languages=["de"])).status == Status.DONE
+    )
 
 
 def test_the_country_of_residence_is_no_trip_abroad(rig: Rig) -> None:
@@ -127,7 +129,9 @@ def test_a_child_covered_later_is_left_out_and_the_mail_says_so(rig: Rig) -> Non
     sandbox = rig.sandbox
     customer, policy = sandbox.ark_policy("K100009")
     persons = [f"{p['first_name']} {p['last_name']}" for p in policy["insured_persons"]]
-    later = [p for p in policy["insured_persons"] if p["covered_from"] > sandbox.clock.now().date().isoformat()]
+    later = [
+        p for p in policy["insured_persons"] if p["covered_from"] > sandbox.clock.now().date().isoformat()
+    ]
     assert [f"{p['first_name']} {p['last_name']}" for p in later] == ["Ella Weiß"]
     item = rig.run(sandbox_ark_payload(customer, policy, languages=["de", "en"]))  # departs 2026-12-24
     assert item.status == Status.DONE and item.result is not None, item.error
@@ -138,7 +142,9 @@ def test_a_child_covered_later_is_left_out_and_the_mail_says_so(rig: Rig) -> Non
     assert "Ella Weiß: versichert ab 1. Januar 2027" in body
     for attachment in message["attachments"]:
         url = f"/admin/postfach/{customer}/{message['no']}/attachments/{attachment['idx']}"
-        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(sandbox.admin.get(url).content)).pages)
+        text = " ".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(sandbox.admin.get(url).content)).pages
+        )
         assert "Ella" not in text and "Mila" in text and "Inès" in text
 
 

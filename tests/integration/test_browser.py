@@ -54,6 +54,9 @@ class _Pages(BaseHTTPRequestHandler):
         if self.path.startswith("/set-cookie/"):
             value = self.path.rsplit("/", 1)[1]
             self._send("<p>gesetzt</p>", [("Set-Cookie", f"session={value}; Path=/")])
+        elif self.path.startswith("/login/"):  # a server session: a cookie no script can read or set
+            value = self.path.rsplit("/", 1)[1]
+            self._send("<p>angemeldet</p>", [("Set-Cookie", f"login={value}; Path=/; HttpOnly")])
         elif self.path == "/whoami":
             self._send(f'<p id="cookie">{self.headers.get("Cookie") or "none"}</p>')
         elif self.path in PAGES:
@@ -387,3 +390,60 @@ def test_images_fonts_and_stylesheets_are_not_loaded(
         page.wait_for_load_state("load")
     assert sorted(url.rsplit("/", 1)[1] for url in blocked) == ["logo.png", "style.css"]
     assert not [url for url in loaded if url.endswith((".css", ".png"))]
+
+
+def test_with_page_isolation_items_share_a_warm_context_but_nothing_an_item_left(
+    site: str, items: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(browser_mod, "SHARED_CONTEXT_USES", 3)
+    browser = ProcessBrowser(settings, trace="never", isolation="page")
+    try:
+        first = make_ctx(items, settings, browser, "page-1")
+        with first.browser(base_url=site) as page:
+            page.goto("/login/robot")  # what the server keeps for the robot user stays
+            page.goto("/set-cookie/item-1")  # what the item itself leaves goes
+            page.evaluate("localStorage.setItem('left', 'item-1'); sessionStorage.setItem('left', 'item-1')")
+            warm = page.context
+        second = make_ctx(items, settings, browser, "page-2")
+        with second.browser(base_url=site) as page:
+            assert page.context is warm and page.url == "about:blank"
+            page.goto("/whoami")
+            assert page.locator("#cookie").inner_text() == "login=robot"
+            assert page.evaluate("[localStorage.getItem('left'), sessionStorage.getItem('left')]") == [
+                None,
+                None,
+            ]
+            with second.browser(base_url=site) as other:  # a second page of the same site at the same time
+                assert other.context is not warm
+            assert page.context is warm and not page.is_closed()
+        third = make_ctx(items, settings, browser, "page-3")
+        with third.browser(base_url=site) as page:
+            assert page.context is warm  # its third use: the next item gets a fresh context
+        fourth = make_ctx(items, settings, browser, "page-4")
+        with pytest.raises(RuntimeError), fourth.browser(base_url=site) as page:
+            assert page.context is not warm
+            warm = page.context
+            page.goto("/")
+            raise RuntimeError("the step broke off half way")
+        assert [a.kind for a in items.artifacts(fourth.item.id)] == [SCREENSHOT_KIND]  # untraced: no trace
+        fifth = make_ctx(items, settings, browser, "page-5")
+        with fifth.browser(base_url=site) as page:
+            assert page.context is not warm  # the failed item's page is not handed on
+    finally:
+        browser.close()
+
+
+def test_with_context_isolation_every_item_gets_a_fresh_context(
+    site: str, items: Store, settings: Settings
+) -> None:
+    browser = ProcessBrowser(settings, trace="never", isolation="context")
+    try:
+        contexts = []
+        for ref in ("context-1", "context-2"):
+            with make_ctx(items, settings, browser, ref).browser(base_url=site) as page:
+                page.goto("/login/robot")
+                contexts.append(page.context)
+            assert page.is_closed()
+        assert contexts[0] is not contexts[1]
+    finally:
+        browser.close()

@@ -185,7 +185,9 @@ def test_intake_serves_with_several_worker_processes(
     base = f"http://127.0.0.1:{port}"
     assert wait_healthy(f"{base}/healthz", serving[0]) == {"status": "ok"}
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    ids = {httpx.post(f"{base}/v1/ark-certificates", json=REQUEST, headers=auth).json()["id"] for _ in range(6)}
+    ids = {
+        httpx.post(f"{base}/v1/ark-certificates", json=REQUEST, headers=auth).json()["id"] for _ in range(6)
+    }
     assert len(ids) == 6
     workers = [p for p in Path("/proc").glob("[0-9]*") if _parent(p) == serving[0].pid]
     assert len(workers) >= 2, "uvicorn started its worker processes"

@@ -191,8 +191,11 @@ def test_same_key_with_another_request_is_a_conflict(client: httpx.Client, store
 )
 def test_bad_idempotency_key(client: httpx.Client, store: Store, key: str | bytes) -> None:
     r = client.post("/v1/echoes", json={"customer_id": "K1"}, headers={**AUTH, "Idempotency-Key": key})
-    assert r.status_code == 400 and r.json()["error"] == "invalid_idempotency_key"
-    assert "Idempotency-Key" in r.json()["message"]
+    assert r.status_code == 400
+    if r.headers["content-type"].startswith("text/plain"):  # a control character: refused by the HTTP parser
+        assert key == b"a\x01b" and r.text == "Invalid HTTP request received."
+    else:
+        assert r.json()["error"] == "invalid_idempotency_key" and "Idempotency-Key" in r.json()["message"]
     assert store.list_items() == []
 
 

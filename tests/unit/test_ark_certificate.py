@@ -87,7 +87,17 @@ ISSUE_LABEL = {
     "fr": "Lieu et date de délivrance",
 }
 # what a certificate must never say: a visa rule it does not check, a cover floor instead of the tariff's sum
-NEVER = ("Schengen", "810/2009", "Visakodex", "Visa Code", "mindestens", "at least", "como mínimo", "au moins")
+NEVER = (
+    "Schengen",
+    "810/2009",
+    "Visakodex",
+    "Visa Code",
+    "mindestens",
+    "at least",
+    "como mínimo",
+    "au moins",
+)
+
 
 def make_request(**changes: Any) -> ArkRequest:
     return make_ark_request(**{"travel_end": date(2027, 4, 13), **changes})
@@ -204,7 +214,10 @@ def test_french_writes_the_first_of_a_month_as_an_ordinal() -> None:
     [
         ({}, set()),
         ({"sum_insured_eur": Decimal(250_000)}, {Decimal(250_000)}),
-        ({"sum_insured_eur": Decimal(100_000), "deductible_eur": Decimal(150)}, {Decimal(100_000), Decimal(150)}),
+        (
+            {"sum_insured_eur": Decimal(100_000), "deductible_eur": Decimal(150)},
+            {Decimal(100_000), Decimal(150)},
+        ),
         ({"deductible_eur": Decimal("150.50")}, {Decimal("150.50")}),
     ],
     ids=["unlimited", "sum", "sum-and-deductible", "deductible-with-cents"],
@@ -230,7 +243,12 @@ def test_services_the_tariff_lacks_are_not_stated(lang: str) -> None:
     basic = make_tariff("ARK-Jahr Basis 42", 42, repatriation_of_remains=False, direct_settlement=False)
     text = text_of(render_certificate(certificate_data(make_policy(tariff=basic)), lang, default_insurer()))
     assert REMAINS[lang] not in text
-    direct = {"de": "Direktabrechnung", "en": "Direct settlement", "es": "Pago directo", "fr": "Prise en charge"}
+    direct = {
+        "de": "Direktabrechnung",
+        "en": "Direct settlement",
+        "es": "Pago directo",
+        "fr": "Prise en charge",
+    }
     assert direct[lang] not in text
     assert "directly" not in text and "direkt" not in text and "directamente" not in text
     assert "directement" not in text
@@ -318,7 +336,11 @@ def test_the_cover_never_stands_alone_on_the_second_page(lang: str) -> None:
     first, second = pages_text(render_certificate(data, lang, default_insurer()))
     assert PAGE_OF[lang].format(1, 2) in first and PAGE_OF[lang].format(2, 2) in second
     assert SURNAME[lang] in second and TITLES[lang] in second
-    assert second.index(persons[-1].last_name) < second.index(COVER_HEADING[lang]) < second.index(ISSUE_LABEL[lang])
+    assert (
+        second.index(persons[-1].last_name)
+        < second.index(COVER_HEADING[lang])
+        < second.index(ISSUE_LABEL[lang])
+    )
     assert persons[-2].last_name in first and persons[-1].last_name not in first
 
 
@@ -419,7 +441,9 @@ def test_a_name_the_font_cannot_draw_is_named_not_dropped() -> None:
 
 def test_rendering_is_deterministic() -> None:
     data = certificate_data()
-    assert render_certificate(data, "es", default_insurer()) == render_certificate(data, "es", default_insurer())
+    assert render_certificate(data, "es", default_insurer()) == render_certificate(
+        data, "es", default_insurer()
+    )
 
 
 def test_unsupported_language_is_an_error() -> None:

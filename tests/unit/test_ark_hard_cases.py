@@ -50,11 +50,13 @@ VIENNA = make_customer(city="Wien", country="AT")
 CHILD_LATER = dataclasses.replace(FAMILY[3], covered_from=date(2027, 3, 10))  # after departure on 2027-03-03
 
 
-def run(policy: Policy, customer: Customer, case: str = "", **trip: Any) -> tuple[CertificateData, rules.Certified]:
+def run(
+    policy: Policy, customer: Customer, case: str = "", **trip: Any
+) -> tuple[CertificateData, rules.Certified]:
     """The bot's steps without a browser: every rule, then the certificate's data."""
     request = make_ark_request(**trip)
     rules.check(request, policy, TODAY)
-    rules.check_residence(request, customer)
+    rules.check_residence(request, customer.country)
     certified = rules.certified_persons(request, policy)
     data = CertificateData.build(
         request,
@@ -70,7 +72,11 @@ def run(policy: Policy, customer: Customer, case: str = "", **trip: Any) -> tupl
 CASES: dict[str, tuple[Policy, Customer, dict[str, Any]]] = {
     "family": (make_policy(), make_customer(), {}),
     "long_names": (make_policy(insured_persons=(*FAMILY, *LONG_NAMES)), make_customer(), {}),
-    "nine_persons": (make_policy(insured_persons=(*FAMILY, *LONG_NAMES[2:], *many_persons(3))), make_customer(), {}),
+    "nine_persons": (
+        make_policy(insured_persons=(*FAMILY, *LONG_NAMES[2:], *many_persons(3))),
+        make_customer(),
+        {},
+    ),
     "eight_very_long_names": (make_policy(insured_persons=very_long_names(8)), VIENNA, {"country": "IT"}),
     "europe_to_italy": (make_policy(tariff=EUROPE), make_customer(), {"country": "IT"}),
     "deductible": (make_policy(tariff=BASIC), make_customer(), {"country": "US"}),

@@ -26,7 +26,12 @@ def body(policy: Policy | None = None, langs: tuple[str, ...] = ("de",), **trip:
 
 
 def test_the_destination_needs_no_article() -> None:
-    for country, name in (("TR", "Türkei"), ("CH", "Schweiz"), ("MV", "Malediven"), ("US", "Vereinigte Staaten")):
+    for country, name in (
+        ("TR", "Türkei"),
+        ("CH", "Schweiz"),
+        ("MV", "Malediven"),
+        ("US", "Vereinigte Staaten"),
+    ):
         request = make_ark_request(country=country)
         subject = certificate_subject(request, make_policy())
         assert f"Reiseziel: {name} (Vertrag ARK-4711-0815)" in subject
@@ -79,6 +84,11 @@ def test_names_are_composed() -> None:
 def test_the_certificate_data_and_the_message_agree_on_the_number() -> None:
     request, policy = make_ark_request(), make_policy()
     data = CertificateData.build(
-        request, policy, persons=FAMILY, residence="DE", issue_date=date(2027, 2, 20), reference="message-test"
+        request,
+        policy,
+        persons=FAMILY,
+        residence="DE",
+        issue_date=date(2027, 2, 20),
+        reference="message-test",
     )
     assert data.certificate_number == NUMBER

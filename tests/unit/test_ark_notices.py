@@ -18,7 +18,7 @@ from bots.insurer.facts import InsuredPerson
 from bots.runtime.errors import HandOff, Reject
 from bots.runtime.models import WorkItem
 from bots.runtime.states import Status
-from tests.conftest import ark_payload, make_ark_request, make_customer, make_policy, make_tariff
+from tests.conftest import ark_payload, make_ark_request, make_policy, make_tariff
 
 TODAY = date(2027, 2, 20)
 CHILD_LATER = InsuredPerson("Mia", "Weiß", date(2026, 12, 1), "Kind", covered_from=date(2027, 6, 1))
@@ -43,9 +43,7 @@ CASES: dict[str, Callable[[], Any]] = {
     "outside_area_of_cover": lambda: rules.check_policy(
         make_ark_request(country="US"), make_policy(tariff=make_tariff(area="EUROPE"))
     ),
-    "country_of_residence": lambda: rules.check_residence(
-        make_ark_request(country="AT"), make_customer(country="AT")
-    ),
+    "country_of_residence": lambda: rules.check_residence(make_ark_request(country="AT"), "AT"),
     "persons_not_yet_covered": lambda: rules.certified_persons(
         make_ark_request(), make_policy(insured_persons=(CHILD_LATER,))
     ),

@@ -29,7 +29,9 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 
 def copy_of_the_project(target: Path) -> Path:
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("*.ttf", "__pycache__"))
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("*.ttf", "__pycache__")
+        )
     shutil.copy(ROOT / "pyproject.toml", target)
     return target
 
@@ -46,11 +48,17 @@ def test_the_project_keeps_its_contracts() -> None:
         ("bots/runtime/leak.py", "import bots.ark_certificate.bot", "The runtime imports no bot"),
         ("bots/runtime/leak.py", "import bots.insurer.pages", "no insurer layer"),
         ("bots/insurer/leak.py", "import sandbox.server", "No bot and no insurer module imports the sandbox"),
-        ("bots/bank_change/leak.py", "import bots.ark_certificate.rules", "Bots are independent of each other"),
+        (
+            "bots/bank_change/leak.py",
+            "import bots.ark_certificate.rules",
+            "Bots are independent of each other",
+        ),
         ("console/leak.py", "import bots.runtime.store", "The console talks only to the operator API"),
     ],
 )
-def test_an_import_across_a_boundary_breaks_the_build(tmp_path: Path, module: str, line: str, contract: str) -> None:
+def test_an_import_across_a_boundary_breaks_the_build(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
     tree = copy_of_the_project(tmp_path)
     (tree / module).write_text(f'"""A change that crosses a boundary."""\n\n{line}\n')
     run = lint_imports(tree)

@@ -55,9 +55,17 @@ def test_a_name_is_composed_before_it_is_set() -> None:
 
 def three_pages() -> bytes:
     style = house_styles()["base"]
-    story = [Paragraph("eins", style), PageBreak(), Paragraph("zwei", style), PageBreak(), Paragraph("drei", style)]
+    story = [
+        Paragraph("eins", style),
+        PageBreak(),
+        Paragraph("zwei", style),
+        PageBreak(),
+        Paragraph("drei", style),
+    ]
     info = DocumentInfo("Test", "Test", "de-DE", "Beispiel")
-    return render_document(story, default_insurer(), info, lambda page, pages: ("Nr. 1", f"Seite {page} von {pages}"))
+    return render_document(
+        story, default_insurer(), info, lambda page, pages: ("Nr. 1", f"Seite {page} von {pages}")
+    )
 
 
 def test_every_page_says_which_of_how_many() -> None:

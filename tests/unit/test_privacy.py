@@ -66,7 +66,9 @@ def test_url_encoded_and_loosely_spaced_ibans_are_masked() -> None:
 
 def test_a_traceback_quoting_an_encoded_iban_is_masked() -> None:
     try:
-        raise RuntimeError("page /vertraege/KV-1/konten/debit?iban=DE89%203704%200044%200532%200130%2000 hung")
+        raise RuntimeError(
+            "page /vertraege/KV-1/konten/debit?iban=DE89%203704%200044%200532%200130%2000 hung"
+        )
     except RuntimeError as exc:
         import traceback
 

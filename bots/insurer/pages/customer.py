@@ -25,7 +25,9 @@ class CustomerPage:
     def read(self) -> Customer:
         """Everything the screen shows, read in one round trip."""
         shot = Snapshot(
-            self.page, {"data": self.DATA, "page": "main", "policies": self.POLICIES}, {"row": self.POLICY_ROW}
+            self.page,
+            {"data": self.DATA, "page": "main", "policies": self.POLICIES},
+            {"row": self.POLICY_ROW},
         )
         data = shot.section("data", self.DATA_FIELDS)
         address = shot.section("page", self.ADDRESS_FIELDS)

@@ -31,7 +31,7 @@ class PolicyPage:
     ACCOUNT = "#account-{role}"
 
     DATA_FIELDS = ("policy-number", "line", "status", "start", "end")
-    TARIFF_FIELDS = ("tariff", "holder-customer-id")
+    TARIFF_FIELDS = ("tariff", "holder-customer-id", "holder-country")
     # the cover of a travel tariff: every ARK card states all of it, or the bot must not certify
     TRAVEL_FIELDS = (
         "area",
@@ -71,11 +71,14 @@ class PolicyPage:
         return Policy(
             policy_number=data["policy-number"],
             holder_customer_id=tariff["holder-customer-id"],
+            holder_country=tariff["holder-country"],
             line=data["line"],
             status=data["status"],
             start_date=date.fromisoformat(data["start"]),
             end_date=date.fromisoformat(end) if end else None,
-            tariff=Tariff(name=tariff["tariff"], max_trip_days=int(max_days) if max_days else None, travel=travel),
+            tariff=Tariff(
+                name=tariff["tariff"], max_trip_days=int(max_days) if max_days else None, travel=travel
+            ),
             insured_persons=tuple(
                 InsuredPerson(
                     row["first-name"],

@@ -176,7 +176,9 @@ class RunStore(StoreBase):
             row = transitions.item_row(conn, item_id)
             if row.status != Status.RUNNING.value or row.lease_owner != owner:
                 raise StaleVersion(f"item {item_id} is no longer held by {owner}")
-            stored = [artifacts.add(conn, item_id, f.data, f.media_type, f.filename, f.kind, now) for f in files]
+            stored = [
+                artifacts.add(conn, item_id, f.data, f.media_type, f.filename, f.kind, now) for f in files
+            ]
             progress = dict(row.progress or {})
             progress[key] = value(stored) if callable(value) else value
             conn.execute(sa.update(t.items).where(t.items.c.id == item_id).values(progress=progress))
