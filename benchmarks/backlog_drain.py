@@ -64,8 +64,9 @@ TERMINAL = {Status.DONE, Status.REJECTED, Status.FAILED, Status.HANDED_OFF, Stat
 console = Console()
 
 
-def cpu_seconds(root: int) -> float:
-    """CPU seconds so far of `root` and every living process below it (each counted with its reaped children)."""
+def cpu_by_kind(root: int) -> dict[str, float]:
+    """CPU seconds so far of `root` and every living process below it (each with its reaped children), by kind:
+    the worker's Python processes, the Playwright driver (node), Chromium's renderers and its other processes."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick_rate = os.sysconf("SC_CLK_TCK")
@@ -83,7 +84,32 @@ def cpu_seconds(root: int) -> float:
         children = [p for p, pp in parents.items() if pp == parent and p not in tree]
         tree.update(children)
         frontier += children
-    return sum(times.get(p, 0.0) for p in tree)
+    kinds: dict[str, float] = {}
+    for pid in tree:
+        kind = _kind(pid)
+        kinds[kind] = kinds.get(kind, 0.0) + times.get(pid, 0.0)
+    return kinds
+
+
+def _kind(pid: int) -> str:
+    try:
+        argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "other"
+    line = b" ".join(argv)  # Chromium's zygote children rewrite their command line into one string
+    if b"--type=renderer" in line:
+        return "Chromium renderers"
+    if b"chrom" in argv[0].split(b" ")[0]:
+        return "Chromium (browser, GPU, utility)"
+    if argv and argv[0].endswith(b"node"):
+        return "Playwright driver"
+    if argv and b"python" in argv[0]:
+        return "worker (Python)"
+    return "other"
+
+
+def cpu_seconds(root: int) -> float:
+    return sum(cpu_by_kind(root).values())
 
 
 @dataclass
@@ -94,6 +120,7 @@ class Run:
     worker_cpu: float
     sandbox_cpu: float
     queue_samples: list[tuple[int, int]] = field(default_factory=list)  # (broker queue length, pending)
+    kinds: dict[str, float] = field(default_factory=dict)  # the worker's CPU seconds by process kind
     latencies: list[float] = field(default_factory=list)
 
     @property
@@ -229,7 +256,7 @@ def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path
     moment = MONDAY_07 if deferred else TUESDAY_10
     worker = Worker(rig, env, concurrency, (moment - datetime.now(UTC)).total_seconds(), code)
     time.sleep(8)  # the worker's start (imports, pool) is not the drain's
-    cpu_before, sandbox_before = cpu_seconds(worker.proc.pid), cpu_seconds(rig.sandbox.pid)
+    kinds_before, sandbox_before = cpu_by_kind(worker.proc.pid), cpu_seconds(rig.sandbox.pid)
     started = time.perf_counter()
     if deferred:
         tick(store, dispatcher)  # housekeeping at the opening: everything due is released and sent at once
@@ -248,8 +275,9 @@ def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path
         wait_all(store, ids, TERMINAL, 3600, sample)
     finally:
         seconds = time.perf_counter() - started
-        worker_cpu = cpu_seconds(worker.proc.pid) - cpu_before
+        kinds_after = cpu_by_kind(worker.proc.pid)
         worker.stop()
+    kinds = {k: v - kinds_before.get(k, 0.0) for k, v in kinds_after.items()}
     broker.close()
     sandbox_cpu = cpu_seconds(rig.sandbox.pid) - sandbox_before
     done = [store.get(i) for i in ids]
@@ -258,7 +286,7 @@ def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path
     if bad:
         raise RuntimeError(f"{len(bad)} items not done, e.g. {bad[0].status} {bad[0].error}")
     label = f"{'deferred' if deferred else 'in hours'}, {concurrency} worker process{'es' if concurrency > 1 else ''}"
-    return Run(label, n, seconds, worker_cpu, sandbox_cpu, samples)
+    return Run(label, n, seconds, sum(kinds.values()), sandbox_cpu, samples, kinds=kinds)
 
 
 def measure_latency(rig: Rig, simultaneous: bool, concurrency: int, code: Path) -> Run:
@@ -359,6 +387,15 @@ def report(runs: list[Run], items: int) -> None:
             f"{r.sandbox_cpu / r.items:.3f}", p50, p95, f"{ratio:.2f}" if r.queue_samples else "",
         )  # fmt: skip
     console.print(table)
+    kinds = sorted({k for r in runs for k in r.kinds})
+    if kinds:
+        split = Table(title="worker CPU seconds per item, by process")
+        for col in ("run", *kinds):
+            split.add_column(col, justify="right")
+        for r in runs:
+            if r.kinds:
+                split.add_row(r.label, *(f"{r.kinds.get(k, 0.0) / r.items:.3f}" for k in kinds))
+        console.print(split)
     by_label = {r.label: r for r in runs}
     for workers in (1, 2):
         suffix = f"{workers} worker process{'es' if workers > 1 else ''}"

@@ -11,10 +11,11 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, Route, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from bots.runtime.errors import Outcome
@@ -51,6 +52,11 @@ VIEWPORT = {"width": 1280, "height": 900}
 BLOCKED_RESOURCES = re.compile(r"\.(png|jpe?g|gif|webp|svg|ico|woff2?|ttf|otf|css)(\?.*)?$", re.IGNORECASE)
 
 SHARED_CONTEXT_USES = 200  # then a fresh one: a long-lived renderer grows
+# an empty document in place of the item's, at the site's root address: no navigation, the renderer stays
+_BLANK = """() => {
+  document.open(); document.close();
+  if (location.protocol.startsWith('http')) history.replaceState(null, '', '/');
+}"""
 CLEARED_STORAGE = "local_storage,session_storage,indexeddb,cache_storage,service_workers,websql,file_systems"
 
 SCREENSHOT_KIND = "screenshot"
@@ -140,7 +146,7 @@ class ProcessBrowser:
         self.launches = 0  # how many Chromiums this object started in this process
         self._pid: int | None = None
         self._browser: Browser | None = None
-        self._shared: dict[str, tuple[BrowserContext, Page, int]] = {}  # base url -> context, page, uses
+        self._shared: dict[str, _Warm] = {}  # base url -> the warm page of isolation "page"
         self._busy: set[str] = set()  # base urls whose shared page an item has open right now
 
     @property
@@ -308,44 +314,41 @@ class ProcessBrowser:
         """The process's page for `base_url`: one context whose renderer stays warm from item to item (a new
         context costs a renderer process, ~0.3 CPU-seconds), tidied after every item (see _tidy)."""
         key = base_url or ""
-        entry = self._shared.get(key)
-        if entry is not None and entry[0].browser is not None and entry[0].browser.is_connected():
-            context, page, uses = entry
-            if uses < SHARED_CONTEXT_USES and not page.is_closed():
-                self._shared[key] = (context, page, uses + 1)
-                context.set_default_timeout(self.timeout_ms if timeout_ms is None else timeout_ms)
-                return context, page
+        warm = self._shared.get(key)
+        if warm is not None and warm.usable():
+            warm.uses += 1
+            warm.context.set_default_timeout(self.timeout_ms if timeout_ms is None else timeout_ms)
+            return warm.context, warm.page
         self._drop_shared(base_url)
         context = self._new_context(base_url, timeout_ms, options, traced=False)
         page = context.new_page()
-        self._shared[key] = (context, page, 1)
+        self._shared[key] = _Warm(context, page, context.new_cdp_session(page))
         return context, page
 
     def _tidy(self, base_url: str | None) -> None:
         """After an item: its document, its storage and every cookie a page's script set are gone; what stays is
-        what the server set httpOnly (the robot's login session) — the next item sees nothing of this one."""
-        context, page, _uses = self._shared[base_url or ""]
+        what the server set httpOnly (the robot's login session) — the next item sees nothing of this one.
+        The page stays on its origin (a navigation to about:blank would start another renderer process)."""
+        warm = self._shared[base_url or ""]
+        page, context = warm.page, warm.context
         try:
             origins = {_origin(url) for url in (page.url, base_url) if url and url.startswith("http")}
-            page.goto("about:blank")
-            session = context.new_cdp_session(page)
+            page.evaluate(_BLANK)
             for origin in origins:
-                session.send(
+                warm.cdp.send(
                     "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": CLEARED_STORAGE}
                 )
-            session.detach()
-            kept = [c for c in context.cookies() if c.get("httpOnly")]
-            context.clear_cookies()
-            if kept:
-                context.add_cookies(kept)  # type: ignore[arg-type]
+            for cookie in context.cookies():
+                if not cookie.get("httpOnly"):  # a script's, or readable by one
+                    context.clear_cookies(name=cookie["name"], domain=cookie["domain"], path=cookie["path"])
         except Exception:
             log.warning("tidying the shared page failed; the next item gets a fresh one", exc_info=True)
             self._drop_shared(base_url)
 
     def _drop_shared(self, base_url: str | None) -> None:
-        entry = self._shared.pop(base_url or "", None)
-        if entry is not None:
-            self._close_context(entry[0])
+        warm = self._shared.pop(base_url or "", None)
+        if warm is not None:
+            self._close_context(warm.context)
 
     def _close_context(self, context: BrowserContext) -> None:
         try:
@@ -380,6 +383,21 @@ def process_browser(settings: Settings | None = None) -> ProcessBrowser:
     if _default is None:
         _default = ProcessBrowser(settings or get_settings())
     return _default
+
+
+@dataclass
+class _Warm:
+    """A page kept for the next item of the same site, with its DevTools session for the tidying."""
+
+    context: BrowserContext
+    page: Page
+    cdp: CDPSession
+    uses: int = 1
+
+    def usable(self) -> bool:
+        browser = self.context.browser
+        connected = browser is not None and browser.is_connected()
+        return connected and self.uses < SHARED_CONTEXT_USES and not self.page.is_closed()
 
 
 def _origin(url: str) -> str:

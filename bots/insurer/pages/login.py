@@ -15,9 +15,6 @@ class LoginPage:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def is_shown(self) -> bool:
-        return self.page.locator(self.FORM).count() > 0
-
     def log_in(self, user: str, password: str) -> Response | None:
         """Fill and send the form; the system sends the robot on to the page it asked for."""
         self.page.fill(self.USERNAME, user)
@@ -25,6 +22,3 @@ class LoginPage:
         with self.page.expect_navigation() as navigation:
             self.page.click(self.SUBMIT)
         return navigation.value
-
-    def refused(self) -> bool:
-        return self.page.locator(self.ERROR).count() > 0

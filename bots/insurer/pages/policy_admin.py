@@ -11,6 +11,7 @@ from urllib.parse import quote
 from playwright.sync_api import Page, StorageState
 
 from bots.insurer.facts import Customer, Policy
+from bots.insurer.pages.contract import present
 from bots.insurer.pages.customer import CustomerPage
 from bots.insurer.pages.login import LoginPage
 from bots.insurer.pages.policy import PolicyPage
@@ -51,25 +52,26 @@ class PolicyAdmin:
     def _open(self, path: str) -> bool:
         """Go to `path`, logging in when the system asks; False when it answers 404."""
         response = self.page.goto(path)
-        self._check_available()
-        login = LoginPage(self.page)
-        if login.is_shown():  # no session yet, or the system no longer knows it (expired, restarted)
-            response = login.log_in(self.user, self.password)
-            self._check_available()
-            if login.refused():
+        shown = self._landed(LoginPage.FORM)
+        if LoginPage.FORM in shown:  # no session yet, or the system no longer knows it (expired, restarted)
+            response = LoginPage(self.page).log_in(self.user, self.password)
+            if LoginPage.ERROR in self._landed(LoginPage.ERROR):
                 raise PermissionError(f"the policy administration refused the login of {self.user!r}")
             if self.sessions is not None:
                 self.sessions.keep(self.page)
         return response is None or response.status != 404
 
-    def _check_available(self) -> None:
-        if self.page.locator(self.CLOSED).count():
+    def _landed(self, *expected: str) -> set[str]:
+        """Which of `expected` the page shows, after raising when the system is closed or answered an error."""
+        shown = present(self.page, self.CLOSED, self.ERROR, *expected)
+        if self.CLOSED in shown:
             opening = self.page.locator(self.NEXT_OPENING)
             value = opening.get_attribute("data-value") if opening.count() else None
             until = datetime.fromisoformat(value) if value else None
             raise SystemUnavailable(SYSTEM, "die Bestandsführung ist außerhalb ihrer Servicezeit", until)
-        if self.page.locator(self.ERROR).count():
+        if self.ERROR in shown:
             raise RuntimeError(f"the policy administration answered with an error page at {self.page.url}")
+        return shown
 
 
 class Sessions:
