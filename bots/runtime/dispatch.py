@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from bots.runtime import stopping
+from bots.runtime import embedded_broker, stopping
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.maintenance import tick
@@ -19,28 +19,40 @@ from bots.runtime.store import Store
 log = logging.getLogger(__name__)
 
 MAINTENANCE_QUEUE = "portalbots_maintenance"
+EMBEDDED_PREFETCH = 4
 
 app = Celery("portalbots")
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
-    """Redis (or any Celery broker) when PORTALBOTS_BROKER_URL is set; else kombu's filesystem transport."""
+    """Redis (or any Celery broker) when PORTALBOTS_BROKER_URL is set; else the embedded filesystem broker.
+
+    A worker takes one message per pool process from a real broker (prefetch 1: a long item never holds back
+    messages another worker could run). The embedded broker is polled; there each worker keeps a few messages
+    in hand (prefetch 4 per process), or a process that finishes waits for the next poll. A message lost with
+    its worker is sent again by housekeeping (the store knows the item is still pending).
+    """
     if settings.broker_url:
-        return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
+        return {
+            "broker_url": settings.broker_url,
+            "broker_transport_options": {"visibility_timeout": 3600},
+            "worker_prefetch_multiplier": 1,
+        }
     folder = (settings.private_data_dir() / "broker").resolve()
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://localhost//",  # the host is not used; naming it avoids a warning
+        "broker_transport": embedded_broker.TRANSPORT,
         "broker_transport_options": {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            # kombu's default of 1 s between polls caps a worker at a few items per second
-            "polling_interval": 0.1,  # exchange bindings; kombu's default is ./control
+            "processed_folder": str(folder / "processed"),  # where a taken message is read (then removed)
+            "control_folder": str(folder / "control"),  # exchange bindings; kombu's default is ./control
+            "polling_interval": 0.1,  # kombu's default of 1 s caps a worker at a few items per second
             "store_processed": False,
         },
+        "worker_prefetch_multiplier": EMBEDDED_PREFETCH,
     }
 
 
@@ -51,7 +63,6 @@ def configure(settings: Settings | None = None, celery: Celery = app) -> Celery:
         **broker_options(settings),
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=MAINTENANCE_QUEUE,
@@ -163,8 +174,6 @@ def worker_argv(
         ",".join([*queues, MAINTENANCE_QUEUE]),
         "--concurrency",
         str(concurrency),
-        "--prefetch-multiplier",
-        "1",
         "--loglevel",
         loglevel,
         "--pool",
