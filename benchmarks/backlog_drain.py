@@ -3,6 +3,8 @@ opening, against the same N submitted in service hours — in one run, with 1 an
 
 Run: .venv/bin/python benchmarks/backlog_drain.py [--items N] [--workers 1,2] [--against CHECKOUT]
      [--latency] (30 sequential and 30 simultaneous requests: p50/p95 from submission to the Postfach)
+     [--threads 1,4,8 --slow-system MS] (in hours, one worker process running T items at once in threads,
+     against a policy administration that takes MS ms per page, against 2 processes of one item each)
 
 Real parts: `portalbots sandbox` (web UI + Postfach SMTP) as a process, a SQLite store, Redis as broker,
 `portalbots worker --concurrency W` processes with Debian's Chromium. The clock shift puts every process on a
@@ -190,12 +192,14 @@ class Rig:
 
 
 class Worker:
-    def __init__(self, rig: Rig, env: dict[str, str], concurrency: int, shift: float, code: Path) -> None:
+    def __init__(
+        self, rig: Rig, env: dict[str, str], concurrency: int, shift: float, code: Path, pool: str = "prefork"
+    ) -> None:
         self.log = (rig.tmp / f"worker-{uuid.uuid4().hex[:6]}.log").open("ab")
         env = {**env, "PORTALBOTS_CLOCK_SHIFT": f"{shift:.3f}", "PYTHONPATH": str(code)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bots.cli", "worker", "--queues", QUEUE, "--concurrency", str(concurrency),
-             "--loglevel", "WARNING"],
+             "--loglevel", "WARNING", *(["--pool", pool] if pool != "prefork" else [])],
             env=env, cwd=code, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -238,7 +242,9 @@ def wait_all(
         time.sleep(0.5)
 
 
-def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path) -> Run:
+def measure_drain(
+    rig: Rig, n: int, concurrency: int, deferred: bool, code: Path, pool: str = "prefork"
+) -> Run:
     """N requests, all done: drained from Monday's opening (deferred) or submitted on a Tuesday morning."""
     first = SATURDAY_23 if deferred else TUESDAY_10
     store, dispatcher, url = fresh_store(rig, first)
@@ -254,7 +260,7 @@ def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path
         night.stop()
         store.clock = ShiftedClock(MONDAY_07 - datetime.now(UTC))
     moment = MONDAY_07 if deferred else TUESDAY_10
-    worker = Worker(rig, env, concurrency, (moment - datetime.now(UTC)).total_seconds(), code)
+    worker = Worker(rig, env, concurrency, (moment - datetime.now(UTC)).total_seconds(), code, pool)
     time.sleep(8)  # the worker's start (imports, pool) is not the drain's
     kinds_before, sandbox_before = cpu_by_kind(worker.proc.pid), cpu_seconds(rig.sandbox.pid)
     started = time.perf_counter()
@@ -286,6 +292,8 @@ def measure_drain(rig: Rig, n: int, concurrency: int, deferred: bool, code: Path
     if bad:
         raise RuntimeError(f"{len(bad)} items not done, e.g. {bad[0].status} {bad[0].error}")
     label = f"{'deferred' if deferred else 'in hours'}, {concurrency} worker process{'es' if concurrency > 1 else ''}"
+    if pool == "threads":
+        label = f"{'deferred' if deferred else 'in hours'}, 1 worker process × {concurrency} threads"
     return Run(label, n, seconds, sum(kinds.values()), sandbox_cpu, samples, kinds=kinds)
 
 
@@ -323,6 +331,24 @@ def measure_latency(rig: Rig, simultaneous: bool, concurrency: int, code: Path) 
     return Run(label, 30, seconds, worker_cpu, 0.0, latencies=latencies)
 
 
+def measure_threads(rig: Rig, n: int, threads: list[int], latency_ms: int) -> list[Run]:
+    """In hours, against a policy administration that answers each page after `latency_ms`: one worker process
+    running T items at once (threads pool, a browser per thread), and 2 prefork processes for comparison."""
+    faults = httpx.put(f"{rig.url}/admin/faults", json={"latency_ms": latency_ms}, headers=ADMIN, timeout=10)
+    faults.raise_for_status()
+    runs = []
+    try:
+        for t in threads:
+            runs.append(measure_drain(rig, n, t, False, ROOT, pool="threads"))
+        runs.append(measure_drain(rig, n, 2, False, ROOT))
+    finally:
+        httpx.post(f"{rig.url}/admin/faults/reset", headers=ADMIN, timeout=10).raise_for_status()
+    for r in runs:
+        r.label += f", system {latency_ms} ms per page"
+        console.print(f"[dim]{r.label}: {r.rate:.2f} items/s[/dim]")
+    return runs
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -339,6 +365,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--latency", action="store_true", help="also 30 sequential and 30 simultaneous requests"
+    )
+    parser.add_argument("--threads", help="thread counts of one worker process to measure, e.g. 1,4,8")
+    parser.add_argument(
+        "--slow-system",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="the policy administration's latency per page",
     )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -362,6 +396,10 @@ def main() -> int:
         if args.latency:
             for simultaneous in (False, True):
                 runs.append(measure_latency(rig, simultaneous, 2, ROOT))
+        if args.threads:
+            runs += measure_threads(
+                rig, args.items, [int(t) for t in args.threads.split(",")], args.slow_system
+            )
     finally:
         rig.close()
         if not args.keep:

@@ -29,6 +29,7 @@ class EchoRequest(BaseModel):
         "noop",
         "down_while",
         "browse",
+        "mark",
     ] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
@@ -69,6 +70,14 @@ class EchoBot(Bot):
                 with ctx.browser() as page:
                     page.goto(req.text, timeout=120_000)
                     return {"title": page.title()}
+            case "mark":  # leave this item's mark in the page at `text`, hold, and report what else was there
+                with ctx.browser() as page:
+                    page.goto(req.text)
+                    before = page.evaluate(_READ_MARKS)
+                    page.evaluate("id => { localStorage.mark = id; document.cookie = 'mark=' + id }", item.id)
+                    if req.hold_file:
+                        _hold(Path(req.hold_file))
+                    return {"before": before, "after": page.evaluate(_READ_MARKS)}
             case "down_while":
                 if req.switch_file and Path(req.switch_file).exists():
                     raise ConnectionRefusedError("the target system is down")
@@ -77,11 +86,7 @@ class EchoBot(Bot):
                 raise RuntimeError(f"boom on attempt {item.attempts}{': ' + req.text if req.text else ''}")
             case "effect":
                 if req.hold_file and item.attempts == 1:  # only the first try waits to be killed
-                    hold = Path(req.hold_file)
-                    hold.write_text("started")
-                    deadline = time.monotonic() + 120
-                    while hold.exists() and time.monotonic() < deadline:
-                        time.sleep(0.02)
+                    _hold(Path(req.hold_file))
                 if ctx.recall("effect_done"):
                     return {"effect": "already done"}
                 assert req.effect_file
@@ -90,6 +95,17 @@ class EchoBot(Bot):
                 ctx.remember("effect_done", True)
                 return {"effect": "done"}
         raise AssertionError(req.action)
+
+
+_READ_MARKS = "() => ({storage: localStorage.mark ?? null, cookie: document.cookie})"
+
+
+def _hold(hold: Path) -> None:
+    """Say "started" in `hold`, then wait until the test deletes it."""
+    hold.write_text("started")
+    deadline = time.monotonic() + 120
+    while hold.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class NoopBot(Bot):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, Route, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -67,57 +67,61 @@ TRACE_KIND = "trace"
 _inherited: list[object] = []
 
 
-class _Driver:
-    """The Playwright driver of this process; its sync API allows one per thread, so browsers share it."""
+class _Driver(threading.local):
+    """The Playwright driver of the calling thread. Playwright's sync API is bound to the thread that started it,
+    so each thread that drives a browser (a worker with the threads pool runs several items at once) has its
+    own driver, its own browser and its own warm pages; the browsers of one thread share its driver."""
 
-    playwright: ClassVar[Playwright | None] = None
-    pid: ClassVar[int | None] = None
-    thread: ClassVar[int | None] = None
-    holders: ClassVar[weakref.WeakSet[ProcessBrowser]] = weakref.WeakSet()  # those with a running browser
-    exit_hook: ClassVar[bool] = False
+    def __init__(self) -> None:
+        self.playwright: Playwright | None = None
+        self.pid: int | None = None
+        self.holders: weakref.WeakSet[ProcessBrowser] = weakref.WeakSet()  # those with a running browser
+        self.default: ProcessBrowser | None = None  # process_browser()'s, for this thread
 
-    @classmethod
-    def get(cls) -> Playwright:
-        cls.forget_if_inherited()
-        if cls.playwright is None:
-            if not cls.exit_hook:
-                atexit.register(shutdown)
-                cls.exit_hook = True
-            cls.playwright = sync_playwright().start()
-            cls.pid, cls.thread = os.getpid(), threading.get_ident()
-        cls.check_thread()
-        return cls.playwright
+    def get(self) -> Playwright:
+        self.forget_if_inherited()
+        if self.playwright is None:
+            _register_exit_hook()
+            self.playwright = sync_playwright().start()
+            self.pid = os.getpid()
+        return self.playwright
 
-    @classmethod
-    def stop(cls) -> None:
-        cls.forget_if_inherited()
-        playwright, cls.playwright = cls.playwright, None
+    def stop(self) -> None:
+        self.forget_if_inherited()
+        playwright, self.playwright = self.playwright, None
         if playwright is not None:
-            cls.check_thread()
             try:
                 playwright.stop()
             except Exception:
                 log.warning("stopping Playwright failed", exc_info=True)
-        cls.pid = cls.thread = None
+        self.pid = None
 
-    @classmethod
-    def forget_if_inherited(cls) -> None:
-        if cls.pid is not None and cls.pid != os.getpid():
-            _inherited.append(cls.playwright)
-            cls.playwright = None
-            cls.pid = cls.thread = None
-            cls.holders = weakref.WeakSet()
+    def forget_if_inherited(self) -> None:
+        if self.pid is not None and self.pid != os.getpid():
+            _inherited.append(self.playwright)
+            self.playwright = None
+            self.pid = None
+            self.holders = weakref.WeakSet()
 
-    @classmethod
-    def check_thread(cls) -> None:
-        if cls.thread is not None and cls.thread != threading.get_ident():
-            raise RuntimeError("Playwright is used from a thread other than the one that started it")
+
+_driver = _Driver()
+_exit_hook = threading.Lock()
+_exit_hook_registered = False
+
+
+def _register_exit_hook() -> None:
+    global _exit_hook_registered
+    with _exit_hook:
+        if not _exit_hook_registered:
+            atexit.register(shutdown)
+            _exit_hook_registered = True
 
 
 class ProcessBrowser:
     """A Chromium of this process: launched on first use, relaunched after a crash, dropped after fork.
 
-    Playwright's sync API is bound to the thread that started it, so all use must come from one thread.
+    Playwright's sync API is bound to the thread that started it, so all use must come from that thread; the
+    worker's threads each get their own from `process_browser()`.
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class ProcessBrowser:
         self.isolation: Isolation = isolation or settings.browser_isolation
         self.launches = 0  # how many Chromiums this object started in this process
         self._pid: int | None = None
+        self._thread: int | None = None  # the thread that launched the running browser
         self._browser: Browser | None = None
         self._shared: dict[str, _Warm] = {}  # base url -> the warm page of isolation "page"
         self._busy: set[str] = set()  # base urls whose shared page an item has open right now
@@ -158,7 +163,7 @@ class ProcessBrowser:
         """The running browser; started now if there is none, it died, or it was inherited through fork."""
         self._drop_if_inherited()
         if self._browser is not None:
-            _Driver.check_thread()
+            self._check_thread()
             if self._browser.is_connected():
                 return self._browser
             log.warning("browser disconnected; relaunching")
@@ -219,21 +224,21 @@ class ProcessBrowser:
         self._drop_if_inherited()
         self._close_browser()
         self._pid = None
-        if not _Driver.holders:
-            _Driver.stop()
+        if not _driver.holders:
+            _driver.stop()
 
     # ------------------------------------------------------------------ internals
 
     def _launch(self) -> Browser:
         try:
-            browser = self._launch_chromium(_Driver.get())
+            browser = self._launch_chromium(_driver.get())
         except PlaywrightError:
             # The driver itself may have gone with the browser: start it afresh, once.
             log.warning("launching Chromium failed; restarting Playwright", exc_info=True)
-            _Driver.stop()
-            browser = self._launch_chromium(_Driver.get())
-        self._browser, self._pid = browser, os.getpid()
-        _Driver.holders.add(self)
+            _driver.stop()
+            browser = self._launch_chromium(_driver.get())
+        self._browser, self._pid, self._thread = browser, os.getpid(), threading.get_ident()
+        _driver.holders.add(self)
         self.launches += 1
         return browser
 
@@ -359,13 +364,17 @@ class ProcessBrowser:
     def _close_browser(self) -> None:
         self._shared.clear()  # its contexts end with the browser
         browser, self._browser = self._browser, None
-        _Driver.holders.discard(self)
+        _driver.holders.discard(self)
         if browser is not None:
-            _Driver.check_thread()
+            self._check_thread()
             try:
                 browser.close()
             except Exception:
                 log.warning("closing the browser failed", exc_info=True)
+
+    def _check_thread(self) -> None:
+        if self._thread is not None and self._thread != threading.get_ident():
+            raise RuntimeError("a browser is used from a thread other than the one that launched it")
 
     def _drop_if_inherited(self) -> None:
         if self._pid is not None and self._pid != os.getpid():
@@ -374,15 +383,11 @@ class ProcessBrowser:
             self.launches = 0
 
 
-_default: ProcessBrowser | None = None
-
-
 def process_browser(settings: Settings | None = None) -> ProcessBrowser:
-    """This process's default browser, created on first call (`settings` only count then)."""
-    global _default
-    if _default is None:
-        _default = ProcessBrowser(settings or get_settings())
-    return _default
+    """The calling thread's browser in this process, created on first call (`settings` only count then)."""
+    if _driver.default is None:
+        _driver.default = ProcessBrowser(settings or get_settings())
+    return _driver.default
 
 
 @dataclass
@@ -411,15 +416,16 @@ def _abort(route: Route) -> None:
 
 
 def shutdown() -> None:
-    """Close every browser of this process and its driver; safe twice, in a forked child, or when idle.
+    """Close the calling thread's browsers and its driver; safe twice, in a forked child, or when idle.
 
-    Registered with atexit when the driver first starts, and called on Celery's worker_process_shutdown.
+    Registered with atexit when a driver first starts, and called on Celery's worker_process_shutdown. A
+    driver of another thread (the threads pool) ends with the process: its Chromium goes with it.
     """
-    _Driver.forget_if_inherited()
+    _driver.forget_if_inherited()
     try:
-        for owner in [*_Driver.holders, *([_default] if _default else [])]:
+        for owner in [*_driver.holders, *([_driver.default] if _driver.default else [])]:
             owner.close()
-        _Driver.stop()
+        _driver.stop()
     except Exception:
         log.exception("closing the process browser failed")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Celery, signals
@@ -93,17 +94,20 @@ class CeleryDispatcher:
 
 
 _runner: Runner | None = None
+_runner_lock = threading.Lock()
 
 
 def process_runner() -> Runner:
-    """The runner of this worker process, built on first use (after fork, so no connection crosses it)."""
+    """The runner of this worker process, built on first use (after fork, so no connection crosses it); the
+    threads of a threads pool share it (the store's engine pools connections; each thread has its browser)."""
     global _runner
-    if _runner is None:
-        settings = get_settings()
-        clock = clock_from_shift(settings.clock_shift)
-        store = Store(settings.resolved_database_url(), clock)
-        _runner = Runner(store, Registry.discover(settings.bots), settings, clock)
-    return _runner
+    with _runner_lock:
+        if _runner is None:
+            settings = get_settings()
+            clock = clock_from_shift(settings.clock_shift)
+            store = Store(settings.resolved_database_url(), clock)
+            _runner = Runner(store, Registry.discover(settings.bots), settings, clock)
+        return _runner
 
 
 @signals.worker_process_init.connect
@@ -118,7 +122,11 @@ def _stop_the_pool(**_: Any) -> None:
     """Ctrl-C or SIGTERM: the pool processes cut their running step after a grace period (see stopping)."""
     from billiard.process import active_children
 
-    stopping.ask_to_stop([child.pid for child in active_children() if child.pid])
+    pool = [child.pid for child in active_children() if child.pid]
+    if pool:
+        stopping.ask_to_stop(pool)
+    else:  # the threads (or solo) pool: the items run in this process
+        stopping.begin(get_settings().worker_stop_grace_seconds)
 
 
 @signals.worker_process_shutdown.connect

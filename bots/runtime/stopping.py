@@ -5,7 +5,8 @@ then asks each pool process to stop (STOP_SIGNAL); a pool process gives the step
 seconds to end by itself, then ends its own child processes — the Playwright driver and its Chromium —
 so whatever waits on the browser fails at once. The runner sees that the worker is stopping and puts the
 item back to pending, its attempt given back, instead of counting an error; housekeeping sends it again.
-A pool process that is stopping starts no further item.
+A pool process that is stopping starts no further item. A worker whose items run in threads of one process
+(`--pool threads`) does all of this itself.
 """
 
 from __future__ import annotations
@@ -34,14 +35,21 @@ def install(grace: float) -> None:
     _stopping.clear()
 
     def asked(_signum: int, _frame: FrameType | None) -> None:
-        if _stopping.is_set():
-            return
-        _stopping.set()
-        timer = threading.Timer(grace, end_children)
-        timer.daemon = True
-        timer.start()
+        begin(grace)
 
     signal.signal(STOP_SIGNAL, asked)
+
+
+def begin(grace: float) -> None:
+    """This process stops: it starts no further item and ends its child processes after `grace` seconds.
+
+    Called by STOP_SIGNAL in a pool process, and by the worker itself when its items run in threads."""
+    if _stopping.is_set():
+        return
+    _stopping.set()
+    timer = threading.Timer(grace, end_children)
+    timer.daemon = True
+    timer.start()
 
 
 def ask_to_stop(pids: list[int]) -> None:

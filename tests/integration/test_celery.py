@@ -6,6 +6,7 @@ process submits through the Store and sends "run item X" through the broker, as 
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
@@ -79,11 +80,12 @@ def worker_env(tmp_path: Path, db_url: str, broker: Broker) -> dict[str, str]:
 class Worker:
     """`portalbots worker` in its own process group, so the test can kill it whole."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, pool: str = "prefork", concurrency: int = 2) -> None:
         self.log = log
         self._log_fh = log.open("ab")
+        argv = ["worker", "--queues", "echo", "--concurrency", str(concurrency), "--pool", pool]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bots.cli", "worker", "--queues", "echo", "--concurrency", "2"],
+            [sys.executable, "-m", "bots.cli", *argv],
             cwd=ROOT,
             env=env,
             stdout=self._log_fh,
@@ -116,8 +118,9 @@ class Rig:
     tmp_path: Path
     workers: list[Worker]
 
-    def start_worker(self) -> Worker:
-        worker = Worker(self.env, self.tmp_path / f"worker-{len(self.workers)}.log")
+    def start_worker(self, pool: str = "prefork", concurrency: int = 2) -> Worker:
+        log = self.tmp_path / f"worker-{len(self.workers)}.log"
+        worker = Worker(self.env, log, pool, concurrency)
         self.workers.append(worker)
         return worker
 
@@ -199,10 +202,28 @@ def test_system_error_is_retried_with_backoff_then_fails(rig: Rig) -> None:
     assert final.error and "boom on attempt 3" in (final.error.traceback or "")
 
 
-def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig) -> None:
+def test_a_threads_worker_runs_several_items_at_once_each_exactly_once(rig: Rig) -> None:
+    effects = rig.tmp_path / "effects"
+    holds = [rig.tmp_path / f"hold-{n}" for n in range(3)]
+    worker = rig.start_worker(pool="threads", concurrency=3)
+    items = [rig.submit(action="effect", hold_file=str(h), effect_file=str(effects)) for h in holds]
+    for item, hold in zip(items, holds, strict=True):
+        rig.wait_for(item.id, lambda _, h=hold: h.exists() and h.read_text() == "started", "started")
+    running = [rig.store.get(item.id) for item in items]
+    assert all(i.status == Status.RUNNING for i in running)  # three at once, in one process
+    assert {i.lease_owner for i in running} == {f"{socket.gethostname()}:{worker.proc.pid}"}
+
+    for hold in holds:
+        hold.unlink()
+    assert all(rig.wait_terminal(item.id).status == Status.DONE for item in items)
+    assert sorted(effects.read_text().splitlines()) == sorted(str(item.id) for item in items)
+
+
+@pytest.mark.parametrize("pool", ["prefork", "threads"])
+def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig, pool: str) -> None:
     hold = rig.tmp_path / "hold"
     effects = rig.tmp_path / "effects"
-    worker = rig.start_worker()
+    worker = rig.start_worker(pool)
     item = rig.submit(action="effect", hold_file=str(hold), effect_file=str(effects))
     rig.wait_for(item.id, lambda _: hold.exists() and hold.read_text() == "started", "started")
     assert rig.store.get(item.id).status == Status.RUNNING
@@ -226,6 +247,52 @@ def test_worker_killed_mid_item_finishes_it_exactly_once(rig: Rig) -> None:
     assert effects.read_text().splitlines() == [str(item.id)]
     events = [(e.from_state, e.to_state) for e in rig.store.events("item", item.id)]
     assert ("running", "pending") in events
+
+
+@pytest.fixture
+def plain_site() -> Iterator[str]:
+    """A web server with one empty page, on a free port."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>plain</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.browser
+def test_items_running_at_once_in_a_threads_worker_never_see_each_others_page(
+    rig: Rig, plain_site: str, chromium: str
+) -> None:
+    rig.env.update(PORTALBOTS_CHROMIUM_PATH=chromium)
+    rig.start_worker(pool="threads", concurrency=2)
+    holds = [rig.tmp_path / f"hold-{n}" for n in range(2)]
+    both = [rig.submit(action="mark", text=plain_site, hold_file=str(h)) for h in holds]
+    for item, hold in zip(both, holds, strict=True):
+        rig.wait_for(item.id, lambda _, h=hold: h.exists() and h.read_text() == "started", "marking")
+    for hold in holds:
+        hold.unlink()
+    later = rig.submit(action="mark", text=plain_site)  # on a page one of the two used before
+    for item in [*both, later]:
+        done = rig.wait_terminal(item.id)
+        assert done.status == Status.DONE, done.error
+        assert done.result == {
+            "before": {"storage": None, "cookie": ""},
+            "after": {"storage": str(item.id), "cookie": f"mark={item.id}"},
+        }
 
 
 @pytest.fixture
@@ -283,11 +350,12 @@ def chromium_browsers(root: int) -> set[int]:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("pool", ["prefork", "threads"])
 def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
-    rig: Rig, hanging_site: str, chromium: str
+    rig: Rig, hanging_site: str, chromium: str, pool: str
 ) -> None:
     rig.env.update(PORTALBOTS_WORKER_STOP_GRACE_SECONDS="1", PORTALBOTS_CHROMIUM_PATH=chromium)
-    worker = rig.start_worker()
+    worker = rig.start_worker(pool)
     item = rig.submit(action="browse", text=hanging_site)
     rig.wait_for(item.id, lambda i: i.status == Status.RUNNING, "running")
     deadline = time.monotonic() + 60
