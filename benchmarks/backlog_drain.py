@@ -40,10 +40,12 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 import redis  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 from celery import Celery  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bots.runtime import schema as t  # noqa: E402
 from bots.runtime.clock import ShiftedClock  # noqa: E402
 from bots.runtime.dispatch import CeleryDispatcher, configure  # noqa: E402
 from bots.runtime.maintenance import tick  # noqa: E402
@@ -229,8 +231,13 @@ def wait_all(
     store: Store, ids: list[int], states: set[Status], deadline_s: float, sample: Any = None
 ) -> None:
     deadline = time.monotonic() + deadline_s
+    wanted = set(ids)
+    query = sa.select(t.items.c.id, t.items.c.status).where(t.items.c.id >= min(ids))
     while True:
-        statuses = [store.get(i).status for i in ids]
+        with (
+            store.engine.connect() as conn
+        ):  # one query, not one per item: the poll should not load the machine
+            statuses = [Status(status) for id_, status in conn.execute(query) if id_ in wanted]
         if all(s in states for s in statuses):
             return
         if sample is not None:

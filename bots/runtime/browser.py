@@ -1,4 +1,4 @@
-"""One headless Chromium per worker process, a fresh browser context per item, evidence when a step fails."""
+"""A headless Chromium per worker process (per thread in a threads pool), a fresh page per item, evidence of failure."""
 
 from __future__ import annotations
 

@@ -202,6 +202,26 @@ def test_system_error_is_retried_with_backoff_then_fails(rig: Rig) -> None:
     assert final.error and "boom on attempt 3" in (final.error.traceback or "")
 
 
+def test_a_message_sent_again_never_runs_its_item_twice(rig: Rig) -> None:
+    effects = rig.tmp_path / "effects"
+    hold = rig.tmp_path / "hold"
+    rig.start_worker(pool="threads", concurrency=3)
+    item = rig.submit(action="effect", hold_file=str(hold), effect_file=str(effects))
+    rig.wait_for(item.id, lambda _: hold.exists() and hold.read_text() == "started", "started")
+    for _ in range(3):  # housekeeping's re-sends, or a broker that delivers twice, while the item runs
+        rig.dispatcher.enqueue(item)
+    hold.unlink()
+    done = rig.wait_terminal(item.id)
+    for _ in range(3):  # and once more after it ended
+        rig.dispatcher.enqueue(item)
+    after = rig.submit(action="ok")  # sent behind them: when it is done, the worker has taken them
+    assert rig.wait_terminal(after.id).status == Status.DONE
+    assert done.status == Status.DONE and rig.store.get(item.id).attempts == 1
+    assert effects.read_text().splitlines() == [str(item.id)]
+    claims = [e for e in rig.store.events("item", item.id) if e.to_state == "running"]
+    assert len(claims) == 1
+
+
 def test_a_threads_worker_runs_several_items_at_once_each_exactly_once(rig: Rig) -> None:
     effects = rig.tmp_path / "effects"
     holds = [rig.tmp_path / f"hold-{n}" for n in range(3)]
