@@ -46,6 +46,7 @@ CHROMIUM_ARGS = (
     "--password-store=basic",
 )
 SCREENSHOT_TIMEOUT_MS = 10_000.0
+MASK_TIMEOUT_MS = 5_000
 VIEWPORT = {"width": 1280, "height": 900}
 
 # what a robot never needs: images, fonts, stylesheets (the page objects read ids and data-fields)
@@ -58,6 +59,27 @@ _BLANK = """() => {
   if (location.protocol.startsWith('http')) history.replaceState(null, '', '/');
 }"""
 CLEARED_STORAGE = "local_storage,session_storage,indexeddb,cache_storage,service_workers,websql,file_systems"
+
+# Before a failure screenshot: every IBAN the page shows (text, form fields) masked as privacy.mask_iban does,
+# so the evidence kept with an item holds no account number. Same pattern as privacy.IBAN_RE.
+MASK_IBANS = r"""() => {
+  const iban = /\b[A-Z]{2}\d{2}(?:(?:[ \t]{1,3})?[A-Z0-9]){11,30}\b/g;
+  const mask = (found) => {
+    const compact = found.replace(/[ \t]/g, '');
+    const masked = compact.slice(0, 4) + '*'.repeat(Math.max(compact.length - 8, 0)) + compact.slice(-4);
+    return masked.match(/.{1,4}/g).join(' ');
+  };
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (iban.test(node.nodeValue)) node.nodeValue = node.nodeValue.replace(iban, mask);
+    iban.lastIndex = 0;
+  }
+  for (const field of document.querySelectorAll('input, textarea')) {
+    const typed = field.value.toUpperCase();
+    if (iban.test(typed)) field.value = typed.replace(iban, mask);
+    iban.lastIndex = 0;
+  }
+}"""
 
 SCREENSHOT_KIND = "screenshot"
 TRACE_KIND = "trace"
@@ -166,6 +188,8 @@ class ProcessBrowser:
             self._check_thread()
             if self._browser.is_connected():
                 return self._browser
+            if stopping():
+                raise RuntimeError("the worker is stopping: no new browser")
             log.warning("browser disconnected; relaunching")
             self._close_browser()
         return self._launch()
@@ -177,6 +201,7 @@ class ProcessBrowser:
         *,
         base_url: str | None = None,
         timeout_ms: float | None = None,
+        trace: bool = True,
         **context_options: Any,
     ) -> Iterator[Page]:
         """A fresh page for `ctx.item`, closed or tidied afterwards (see `isolation` in the settings).
@@ -184,11 +209,12 @@ class ProcessBrowser:
         With isolation "page" the page lives in a context this process keeps warm per `base_url` and is tidied
         after the item; an item that is traced, asks for context options other than a stored login, or opens a
         second page of the same site while the first is open gets a fresh context of its own instead.
-        When an error escapes the block (not a bot's `Outcome`), a full-page screenshot (and the Playwright
-        trace when traced) are saved as artifacts of the item first; the error propagates unchanged.
+        When an error escapes the block (not a bot's `Outcome`), a full-page screenshot with every IBAN masked
+        (and the Playwright trace when traced) are saved as artifacts of the item first; the error propagates
+        unchanged. `trace=False`: never a trace (its DOM snapshots keep what the pages showed, unmasked).
         """
         key = base_url or ""
-        traced = self.trace == "always" or (self.trace == "retries" and ctx.item.attempts > 1)
+        traced = trace and (self.trace == "always" or (self.trace == "retries" and ctx.item.attempts > 1))
         # a shared context takes the options it is made with (a stored login) once; others get their own
         shared = (
             self.isolation == "page"
@@ -233,6 +259,8 @@ class ProcessBrowser:
         try:
             browser = self._launch_chromium(_driver.get())
         except PlaywrightError:
+            if stopping():  # the worker's stop ended the browser being launched: no second one outlives it
+                raise
             # The driver itself may have gone with the browser: start it afresh, once.
             log.warning("launching Chromium failed; restarting Playwright", exc_info=True)
             _driver.stop()
@@ -265,6 +293,8 @@ class ProcessBrowser:
         try:
             context = self.browser().new_context(**options)
         except PlaywrightError as exc:
+            if stopping():  # ended by the worker's stop, not by chance: start nothing new
+                raise
             # A browser killed since its last use still looks connected until the driver reports it.
             log.warning("new browser context failed (%s); relaunching the browser", str(exc).splitlines()[0])
             self._close_browser()
@@ -299,14 +329,32 @@ class ProcessBrowser:
 
     @staticmethod
     def _screenshot(context: BrowserContext, page: Page) -> bytes | None:
-        """The whole page as it stands; a navigation still under way (a hanging page) is stopped first, else
-        the screenshot would wait for it."""
+        """The whole page as it stands, its IBANs masked; a navigation still under way (a hanging page) is
+        stopped first, else the screenshot would wait for it."""
         try:
             session = context.new_cdp_session(page)
-            session.send("Page.stopLoading")
-            session.detach()
         except Exception:
-            log.info("could not stop the page's loading before the screenshot", exc_info=True)
+            log.warning("no DevTools session for the failed page; no screenshot", exc_info=True)
+            return None
+        try:
+            try:
+                session.send("Page.stopLoading")
+            except Exception:
+                log.info("could not stop the page's loading before the screenshot", exc_info=True)
+            masked = session.send(
+                "Runtime.evaluate",
+                {"expression": f"({MASK_IBANS})()", "timeout": MASK_TIMEOUT_MS, "awaitPromise": False},
+            )
+            if masked.get("exceptionDetails"):
+                raise RuntimeError(str(masked["exceptionDetails"].get("text")))
+        except Exception:  # no screenshot rather than one with account numbers
+            log.warning("could not mask the page's IBANs; no screenshot", exc_info=True)
+            return None
+        finally:
+            try:
+                session.detach()
+            except Exception:
+                pass
         try:
             return page.screenshot(full_page=True, type="png", timeout=SCREENSHOT_TIMEOUT_MS)
         except Exception:

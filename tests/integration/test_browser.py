@@ -20,16 +20,28 @@ from pathlib import Path
 import pytest
 from celery import signals
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bots.runtime import browser as browser_mod
-from bots.runtime import dispatch  # noqa: F401  (connects the worker signal handlers)
-from bots.runtime.browser import SCREENSHOT_KIND, TRACE_KIND, ProcessBrowser, process_browser, shutdown
+from bots.runtime import (
+    dispatch,  # noqa: F401  (connects the worker signal handlers)
+    stopping,
+)
+from bots.runtime.browser import (
+    SCREENSHOT_KIND,
+    TRACE_KIND,
+    VIEWPORT,
+    ProcessBrowser,
+    process_browser,
+    shutdown,
+)
 from bots.runtime.clock import FixedClock
 from bots.runtime.context import Context
 from bots.runtime.errors import Reject
 from bots.runtime.mail import Mailer
 from bots.runtime.migrate import upgrade
+from bots.runtime.privacy import mask_iban
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
 from tests.conftest import free_port
@@ -271,6 +283,23 @@ def test_killed_browser_is_relaunched(
     assert victim not in chromium_main_pids()
 
 
+def test_a_browser_ended_by_the_workers_stop_is_not_relaunched(
+    own: ProcessBrowser, site: str, items: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = make_ctx(items, settings, own, "stopping")
+    others = chromium_main_pids()
+    with ctx.browser(base_url=site) as page:
+        page.goto("/")
+    [victim] = chromium_main_pids() - others
+    monkeypatch.setattr(stopping, "_stopping", threading.Event())  # this process only, undone after the test
+    stopping._stopping.set()  # as STOP_SIGNAL does, then the grace timer ends the children
+    os.kill(victim, signal.SIGKILL)
+
+    with pytest.raises((RuntimeError, PlaywrightError)), ctx.browser(base_url=site) as page:
+        page.goto("/")
+    assert own.launches == 1 and chromium_main_pids() - others == set()
+
+
 def test_close_shutdown_and_worker_signal_end_the_browsers(
     own: ProcessBrowser, shared: ProcessBrowser, settings: Settings
 ) -> None:
@@ -448,3 +477,34 @@ def test_with_context_isolation_every_item_gets_a_fresh_context(
         assert contexts[0] is not contexts[1]
     finally:
         browser.close()
+
+
+SHOWS_IBAN = (
+    "<!doctype html><body style='font: 20px monospace'><p id=iban>IBAN {}</p>"
+    "<p>Kontoinhaber Erika Mustermann</p><input id=typed value='{}' style='caret-color: transparent'></body>"
+)
+
+
+def test_a_failure_screenshot_shows_no_iban_and_a_trace_can_be_refused(
+    shared: ProcessBrowser, items: Store, settings: Settings
+) -> None:
+    """The screenshot kept with a failed item is pixel for pixel the page with its IBANs masked."""
+    ctx = make_ctx(items, settings, shared, "iban-on-page")
+    with pytest.raises(RuntimeError), ctx.browser(trace=False) as page:  # shared is set to trace always
+        page.set_content(SHOWS_IBAN.format("DE89 3704 0044 0532 0130 00", "de89370400440532013000"))
+        raise RuntimeError("the step failed while the page showed an IBAN")
+    (shot,) = items.artifacts(ctx.item.id)  # a screenshot, no trace
+    assert shot.kind == SCREENSHOT_KIND
+    kept = items.artifact_bytes(shot.id)[1]
+
+    masked = mask_iban("DE89370400440532013000")
+    assert masked == "DE89 **** **** **** **30 00"
+    reference = shared.browser().new_context(viewport=VIEWPORT, locale="de-DE")
+    try:
+        page = reference.new_page()
+        page.set_content(SHOWS_IBAN.format(masked, masked))
+        assert page.screenshot(full_page=True, type="png") == kept
+        page.set_content(SHOWS_IBAN.format("DE89 3704 0044 0532 0130 00", "de89370400440532013000"))
+        assert page.screenshot(full_page=True, type="png") != kept  # the comparison can tell them apart
+    finally:
+        reference.close()
