@@ -2,7 +2,7 @@
 schema, and requests built from the schema are accepted.
 
     .venv/bin/python scripts/intake_contract.py                 # full size (as documented in docs/operations.md)
-    .venv/bin/python scripts/intake_contract.py --max-examples 25   # what CI runs
+    .venv/bin/python scripts/intake_contract.py --max-examples 15   # what CI runs (test_intake_contract.py)
 
 Serves the intake of every installed bot on a free local port over a throwaway SQLite store (requests are
 stored, not run) and points `schemathesis run` at it.
