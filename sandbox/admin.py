@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector
-from sandbox.models import AccountChange, MailMessage
+from sandbox.models import Account, AccountChange, MailMessage
 from sandbox.postfach import DEPARTMENT, DEPARTMENTS, POSTFACH, TEAM, TEAMS
 from sandbox.seed import policy_record, seed
 from sandbox.throttle import LoginThrottle
@@ -25,6 +25,10 @@ from sandbox.throttle import LoginThrottle
 class FlagsUpdate(BaseModel):
     dunning_active: bool | None = None
     cancellation_pending: bool | None = None
+
+
+class IntermediaryUpdate(BaseModel):
+    intermediary_id: str | None  # the customer id of an intermediary; null: the policy has none
 
 
 class SeedRequest(BaseModel):
@@ -59,6 +63,12 @@ def message_json(message: MailMessage) -> dict[str, Any]:
 def change_json(change: AccountChange) -> dict[str, Any]:
     values = vars(change).copy()
     values["changed_at"] = change.changed_at.isoformat()
+    return values
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    values = vars(account).copy()
+    del values["policy_number"]
     return values
 
 
@@ -178,6 +188,30 @@ def admin_router(
         if db.set_flags(number, body.dunning_active, body.cancellation_pending) is None:
             raise HTTPException(404, "no such policy")
         return policy_json(number)["flags"]
+
+    @router.get("/policies/{number}/accounts")
+    def get_accounts(number: str) -> dict[str, Any]:
+        """The policy's accounts (the holder is always the policy holder) and their history, newest first."""
+        if db.policy(number) is None:
+            raise HTTPException(404, "no such policy")
+        return {
+            "policy_number": number,
+            "accounts": [account_json(a) for a in db.accounts(number)],
+            "history": [change_json(c) for c in db.account_changes(number, newest_first=True)],
+        }
+
+    @router.put("/policies/{number}/intermediary")
+    def put_intermediary(number: str, body: IntermediaryUpdate) -> dict[str, Any]:
+        try:
+            policy = db.set_intermediary(number, body.intermediary_id)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        if policy is None:
+            raise HTTPException(404, "no such policy")
+        return {
+            "intermediary_id": policy.intermediary_id,
+            "holder_is_intermediary": policy.holder_is_intermediary,
+        }
 
     @router.get("/account-changes")
     def account_changes(policy_number: str | None = None) -> list[dict[str, Any]]:

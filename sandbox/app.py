@@ -17,24 +17,16 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from schwifty import IBAN
-from schwifty.exceptions import (
-    InvalidBankCode,
-    InvalidChecksumDigits,
-    InvalidCountryCode,
-    InvalidLength,
-    InvalidStructure,
-    SchwiftyException,
-)
 
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock
 from sandbox.admin import admin_router
+from sandbox.banking import Refused, authority_label, check_authority, check_iban
 from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector, Faults
 from sandbox.layout import Layout, de_date, de_datetime, de_money, format_iban, iso, yes_no
 from sandbox.mailboxes import add_mailbox_pages
-from sandbox.models import ACCOUNT_ROLES, AREA_LABELS, ROLE_LABELS, Account
+from sandbox.models import ACCOUNT_ROLES, AREA_LABELS, ROLE_LABELS, Account, AccountChange
 from sandbox.postfach import (
     DEPARTMENTS,
     POSTFACH,
@@ -56,25 +48,11 @@ CUSTOMER_ID_RE = re.compile(r"^K\d{4,}$", re.IGNORECASE)
 POLICY_NUMBER_RE = re.compile(r"^[A-Z]{2,4}-\d{3,}-\d{3,}$", re.IGNORECASE)
 
 
-def iban_problem(iban: IBAN | str) -> str | None:
-    """A German reason why `iban` cannot be used for a debit or credit account, or None."""
-    try:
-        parsed = iban if isinstance(iban, IBAN) else IBAN(iban)
-    except InvalidCountryCode:
-        return "Unbekanntes Länderkennzeichen in der IBAN."
-    except InvalidLength:
-        return "Die IBAN hat nicht die richtige Länge."
-    except InvalidChecksumDigits:
-        return "Die Prüfziffer der IBAN ist falsch."
-    except InvalidBankCode:
-        return "Die Bankleitzahl in der IBAN ist unbekannt."
-    except InvalidStructure:
-        return "Die IBAN enthält unzulässige Zeichen."
-    except SchwiftyException:
-        return "Die IBAN ist ungültig."
-    if parsed.bic is None:
-        return "Zu dieser IBAN ist keine Bank bekannt."
-    return None
+def mandate_reference(policy_number: str, history: list[AccountChange]) -> str:
+    """The SEPA mandate of the policy's debit account: a new one with every new debit account (the bank
+    changes, so the debtor signs anew), numbered per policy."""
+    changes = sum(1 for change in history if change.role == "debit")
+    return f"{policy_number}-M{changes + 1:02d}"
 
 
 def _templates(tz: ZoneInfo) -> Jinja2Templates:
@@ -87,6 +65,7 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
         yes_no=yes_no,
         iban=format_iban,
         de_datetime=lambda value: de_datetime(value, tz),
+        authority=authority_label,
     )
     env.globals.update(
         LINE_LABELS=LINE_LABELS, ROLE_LABELS=ROLE_LABELS, AREA_LABELS=AREA_LABELS, DEPARTMENTS=DEPARTMENTS
@@ -257,6 +236,8 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
         if policy is None:
             return not_found(request, f"Vertrag {number} ist nicht vorhanden.")
         accounts = {a.role: a for a in db.accounts(number)}
+        intermediary = db.customer(policy.intermediary_id) if policy.intermediary_id else None
+        history = db.account_changes(number, newest_first=True)
         return render(
             request,
             "policy.html",
@@ -267,6 +248,9 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
             travel=db.travel_tariff(policy.tariff) if policy.line == "ARK" else None,
             insured=db.insured_persons(number),
             accounts=accounts,
+            history=history,
+            mandate=mandate_reference(number, history),
+            intermediary=intermediary,
             roles=ACCOUNT_ROLES,
             errors=errors or {},
             entered=entered or {},
@@ -279,33 +263,30 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
 
     @app.post("/vertraege/{number}/konten/{role}", response_class=HTMLResponse)
     def change_account(
-        request: Request, number: str, role: str, iban: str = Form(""), holder: str = Form("")
+        request: Request, number: str, role: str, iban: str = Form(""), authority: str = Form("")
     ) -> Response:
+        """Change the account of `role`: the holder is always the policy holder as the system knows them;
+        the IBAN is checked and BIC and bank name derived; the history records who ordered the change."""
         policy = db.policy(number)
         if policy is None:
             return not_found(request, f"Vertrag {number} ist nicht vorhanden.")
         if role not in ACCOUNT_ROLES:
             return not_found(request, f"Unbekannte Kontoart {role}.")
         current = db.account(number, role)
-        compact = re.sub(r"\s+", "", iban).upper()
-        holder = " ".join(holder.split())
-        problem: str | None
-        if current is None:
-            problem = f"Für diesen Vertrag ist kein {ROLE_LABELS[role]} vorgesehen."
-        elif not holder:
-            problem = "Bitte den Kontoinhaber angeben."
-        elif not compact:
-            problem = "Bitte eine IBAN angeben."
-        else:
-            problem = iban_problem(compact)
-        if problem is not None:
-            return policy_page(
-                request, number, 422, {role: problem}, {role: {"iban": iban, "holder": holder}}
-            )
-        parsed = IBAN(compact)
-        new = Account(number, role, holder, str(parsed), str(parsed.bic), str(parsed.bank_name or ""))
+        holder = db.customer(policy.customer_id)
+        try:
+            if current is None or holder is None:
+                raise Refused(f"Für diesen Vertrag ist kein {ROLE_LABELS[role]} vorgesehen.")
+            checked = check_iban(iban)
+            ordered_by = check_authority(authority)
+            if checked.iban == current.iban:
+                raise Refused("Diese IBAN ist für dieses Konto bereits hinterlegt.")
+        except Refused as refused:
+            typed = {"iban": iban, "authority": authority}
+            return policy_page(request, number, 422, {role: str(refused)}, {role: typed})
+        new = Account(number, role, holder.name, checked.iban, checked.bic, checked.bank_name)
         user = request.state.user or "unbekannt"
-        db.save_account(new, changed_by=user, at=clock.now())
+        db.save_account(new, changed_by=user, at=clock.now(), authority=ordered_by)
         return RedirectResponse(f"/vertraege/{quote(number)}?gespeichert={role}#account-{role}", 303)
 
     @app.post("/vertraege/{number}/kennzeichen", response_class=HTMLResponse)

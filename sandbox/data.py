@@ -209,8 +209,9 @@ class SandboxDB:
             ).first()
             return _account(row) if row else None
 
-    def save_account(self, new: Account, changed_by: str, at: datetime) -> AccountChange:
-        """Store the account (insert or replace) and append an audit row "account change"."""
+    def save_account(self, new: Account, changed_by: str, at: datetime, authority: str) -> AccountChange:
+        """Store the account (insert or replace) and append a row to its history: `changed_by` is the login
+        that entered the change, `authority` who ordered it ("bot" or "clerk:<name>")."""
         with self.engine.begin() as conn:
             where = (accounts.c.policy_number == new.policy_number) & (accounts.c.role == new.role)
             old = conn.execute(sa.select(accounts.c.iban).where(where)).scalar_one_or_none()
@@ -232,12 +233,17 @@ class SandboxDB:
                 "bank_name": new.bank_name,
                 "changed_by": changed_by,
                 "changed_at": utc(at).replace(tzinfo=None),
+                "authority": authority,
             }
             change_id = conn.execute(account_changes.insert().values(**values)).inserted_primary_key[0]
         return AccountChange(id=int(change_id), **{**values, "changed_at": utc(at)})
 
-    def account_changes(self, policy_number: str | None = None) -> list[AccountChange]:
-        query = sa.select(account_changes).order_by(account_changes.c.id)
+    def account_changes(
+        self, policy_number: str | None = None, newest_first: bool = False
+    ) -> list[AccountChange]:
+        """The account history (of one policy, or of all), in the order the changes were made or newest first."""
+        order = account_changes.c.id.desc() if newest_first else account_changes.c.id
+        query = sa.select(account_changes).order_by(order)
         if policy_number:
             query = query.where(account_changes.c.policy_number == policy_number)
         with self.engine.connect() as conn:
@@ -262,6 +268,21 @@ class SandboxDB:
                 conn.execute(
                     policies.update().where(policies.c.policy_number == policy_number).values(**values)
                 )
+        return self.policy(policy_number)
+
+    def set_intermediary(self, policy_number: str, intermediary_id: str | None) -> Policy | None:
+        """Make a customer the policy's intermediary (None: no intermediary); None when there is no such
+        policy. The intermediary must be a customer who is an intermediary (ValueError otherwise)."""
+        if intermediary_id is not None:
+            agent = self.customer(intermediary_id)
+            if agent is None or not agent.is_intermediary:
+                raise ValueError(f"{intermediary_id} is no intermediary")
+        with self.engine.begin() as conn:
+            conn.execute(
+                policies.update()
+                .where(policies.c.policy_number == policy_number)
+                .values(intermediary_id=intermediary_id)
+            )
         return self.policy(policy_number)
 
     # -- sessions --------------------------------------------------------------------------------

@@ -51,6 +51,12 @@ class Policy:
     payment_frequency: str
     dunning_active: bool
     cancellation_pending: bool
+    intermediary_id: str | None = None  # the customer id of the policy's intermediary; None: none
+
+    @property
+    def holder_is_intermediary(self) -> bool:
+        """Whether the policy holder is the policy's own intermediary (a critical case for changes)."""
+        return self.intermediary_id == self.customer_id
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,9 @@ class AccountChange:
     holder: str
     bic: str
     bank_name: str
-    changed_by: str
+    changed_by: str  # the login that entered the change
     changed_at: datetime
+    authority: str  # who ordered the change: "bot" or "clerk:<name>"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,21 @@
 """Deterministic seed data: invented customers with European names, policies, insured persons, accounts.
 
-The first ten customers are written by hand so tests and demos can rely on them:
+The first fourteen customers are written by hand (sandbox.seed_fixed) so tests and demos can rely on them.
+"Intermediary" is twofold: a customer may also be an intermediary (Customer.is_intermediary, the customer
+page's [df=intermediary]), and a policy may be looked after by an intermediary, a customer who is one
+(Policy.intermediary_id here, the policy page's [df=intermediary-customer-id], the page objects'
+Policy.intermediary_customer_id); the critical case for changes is a policy whose intermediary is its own
+holder (Policy.holder_is_intermediary). Kranken and Leben policies have a debit and a credit account,
+Komposit policies a debit account only, except the ones marked "with credit".
 
 - K100001 Łucja Öztürk-Şahin: family ARK policy ARK-4711-0001 with 4 insured persons, KV Voll, Leben.
-- K100002 Zoltán Kovács-Nagyő: intermediary; ARK-4711-0002 with max trip length 56 days; Komposit.
+- K100002 Zoltán Kovács-Nagyő: intermediary; ARK-4711-0002 with max trip length 56 days (no
+  intermediary); Komposit KO-4714-0001 of which he is the intermediary himself.
 - K100003 Çağla Yıldız: KV Zusatz KV-4712-0002 in dunning (dunning_active); ARK on the basic tariff
   (a sum insured, a deductible, no direct settlement, no repatriation of remains).
 - K100004 Jürgen Großmann: ARK-4711-0004 ended 2023-12-31 (storniert); KV Pflege; Komposit.
-- K100005 Renée Dubois-Lefèvre: intermediary; Leben; Komposit KO-4714-0003 with cancellation pending.
+- K100005 Renée Dubois-Lefèvre: intermediary; Leben LV-4713-0002 (intermediary K100002); Komposit
+  KO-4714-0003 with cancellation pending.
 - K100006 José Núñez García: three KV policies, one per Krankenbereich (Voll, Zusatz, Pflege).
 - K100007 Małgorzata Wiśniewska-Kühn: ARK covering Europe only; KV Zusatz.
 - K100008 Ágnes Szőke: lives in Vienna (AT); ARK, Leben, Komposit.
@@ -15,8 +23,24 @@ The first ten customers are written by hand so tests and demos can rely on them:
   a resting (ruhend) KV Zusatz.
 - K100010 Şükrü Çelik: ARK, KV Voll, Leben LV-4713-0004 in dunning.
 
-All further customers come from name pools and a seeded random source; their ARK policies draw from all
-travel tariffs (TRAVEL_TARIFFS: worldwide or Europe, unlimited or a sum insured, with or without deductible).
+The bank change cases (issue 11; K100011 to K100014 were added after the first ten):
+
+- K100011 Dörte Hähnel: one clean policy, Komposit KO-4714-0005 (Hausrat) with credit.
+- K100012 Björn Sørensen-Groß: two clean policies, Leben LV-4713-0005 and Kranken KV-4712-0010 (KV Voll),
+  both with intermediary K100002.
+- K100013 Réka Tóth-Meißner: intermediary; Leben LV-4713-0006 of which she is the intermediary herself
+  (critical); clean Komposit KO-4714-0006 with credit (intermediary K100005).
+- K100014 Oğuz Kılıç: Leben LV-4713-0007 with cancellation pending; clean Kranken KV-4712-0011 (Pflege).
+
+Clean (no critical process, both accounts) besides: ARK-4711-0001, KV-4712-0001, LV-4713-0001 (K100001),
+ARK-4711-0005 and KV-4712-0007 (K100007), LV-4713-0003 (K100008). Dunning: KV-4712-0002 (Kranken, K100003),
+LV-4713-0004 (Leben, K100010). Cancellation pending: KO-4714-0003 (Komposit, K100005), LV-4713-0007
+(Leben, K100014). Holder is the policy's intermediary: KO-4714-0001 (Komposit, K100002), LV-4713-0006
+(Leben, K100013).
+
+All further customers (K100015 on) come from name pools and a seeded random source; their ARK policies
+draw from all travel tariffs (TRAVEL_TARIFFS: worldwide or Europe, unlimited or a sum insured, with or
+without deductible); a generated intermediary's own policies run through their own agency.
 """
 
 from __future__ import annotations
@@ -24,6 +48,8 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,69 +59,23 @@ from schwifty import IBAN
 
 from sandbox.data import SandboxDB
 from sandbox.models import UNIT_OF_LINE, Account, Customer, InsuredPerson, Policy, TravelTariff
+from sandbox.seed_catalog import (
+    ARK_TARIFFS,
+    BANK_CODES,
+    FEMALE,
+    FREQUENCIES,
+    KV_TARIFFS,
+    LIFE_TARIFFS,
+    MALE,
+    PC_TARIFFS,
+    PLACES,
+    PREFIX,
+    SURNAMES,
+    TRAVEL_TARIFFS,
+)
+from sandbox.seed_fixed import fixed
 
-# real bank codes, invented account numbers: syntactically valid, clearly test data
-BANK_CODES = ("37040044", "10010010", "50010517", "20041133", "43060967")
-PREFIX = {"ARK": "ARK-4711", "KV": "KV-4712", "LEBEN": "LV-4713", "KOMPOSIT": "KO-4714"}
-# what each travel tariff covers: area, sum insured (None: unlimited), deductible, then urgent treatment,
-# hospital, repatriation, repatriation of remains, direct settlement
-TRAVEL_TARIFFS = (
-    TravelTariff("ARK-Jahr 42", "WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True),
-    TravelTariff("ARK-Jahr Plus 56", "WORLD_EXCEPT_DE", None, Decimal(0), True, True, True, True, True),
-    TravelTariff("ARK-Europa 42", "EUROPE", Decimal(250_000), Decimal(0), True, True, True, True, True),
-    TravelTariff(
-        "ARK-Jahr Basis 42", "WORLD_EXCEPT_DE", Decimal(100_000), Decimal(150), True, True, True, False, False
-    ),
-)
-ARK_TARIFFS = (
-    ("ARK-Jahr 42", 42),
-    ("ARK-Jahr Plus 56", 56),
-    ("ARK-Europa 42", 42),
-    ("ARK-Jahr Basis 42", 42),
-)
-KV_TARIFFS = {
-    "Voll": ("KV-Komfort 100", "489.37"),
-    "Zusatz": ("KV-Zahn Zusatz ZE90", "32.40"),
-    "Pflege": ("PflegeTagegeld PT 60", "41.20"),
-}
-LIFE_TARIFFS = (
-    ("Risikoleben RL 20", "23.15"),
-    ("Rente Klassik", "150.00"),
-    ("Berufsunfähigkeit BU Plus", "64.80"),
-)
-PC_TARIFFS = (
-    ("Privathaftpflicht PHV Top", "7.85"),
-    ("Hausrat Basis", "11.90"),
-    ("Wohngebäude Premium", "612.00"),
-    ("Kfz-Haftpflicht", "38.70"),
-)
-FREQUENCIES = ("monatlich", "vierteljährlich", "halbjährlich", "jährlich")
-
-FEMALE = (
-    "Anna", "Łucja", "Zofia", "Małgorzata", "Zsófia", "Ayşe", "Elif", "Chloé", "Inès", "Agnieszka",
-    "Jülide", "Renée", "Maëlle", "Ágnes", "Réka", "Nuria", "Begoña", "Annegret", "Gülşen", "Françoise",
-    "Hélène", "Dörte", "Bärbel", "Søs", "Ingrid",
-)  # fmt: skip
-MALE = (
-    "Jürgen", "Lukas", "Paweł", "Łukasz", "Gábor", "Ferenc", "Mehmet", "Barış", "Oğuz", "François",
-    "Joël", "José", "Íñigo", "Jörg", "Günther", "Sören", "Björn", "Zoltán", "Miklós", "Çetin",
-    "Uwe", "Matthias", "Niklas", "Ramón", "Ødvar",
-)  # fmt: skip
-SURNAMES = (
-    "Müller", "Schäfer", "Weiß", "Groß", "Krüger", "Köhler", "Böhm", "Voß", "Meißner", "Strauß",
-    "Nowak", "Wójcik", "Kowalczyk", "Łukaszewicz", "Kovács", "Szőke", "Tóth", "Horváth", "Öztürk",
-    "Şahin", "Çelik", "Yılmaz", "Doğan", "Kılıç", "Lefèvre", "Dubois", "Bérénger", "Núñez", "García",
-    "Muñoz", "Peña", "Sørensen", "Ørsted", "Hähnel", "Jäger", "Fußmann", "Dvořák", "Novák",
-)  # fmt: skip
-PLACES = (
-    ("50823", "Köln", "Venloer Straße"), ("40212", "Düsseldorf", "Graf-Adolf-Straße"),
-    ("44135", "Dortmund", "Kampstraße"), ("45127", "Essen", "Kettwiger Straße"),
-    ("48143", "Münster", "Ludgeristraße"), ("33602", "Bielefeld", "Niedernstraße"),
-    ("53111", "Bonn", "Poststraße"), ("52062", "Aachen", "Großkölnstraße"),
-    ("47051", "Duisburg", "Königstraße"), ("42103", "Wuppertal", "Schloßbleiche"),
-    ("37073", "Göttingen", "Weender Straße"), ("80331", "München", "Sendlinger Straße"),
-    ("10115", "Berlin", "Chausseestraße"), ("20095", "Hamburg", "Mönckebergstraße"),
-)  # fmt: skip
+__all__ = ["TRAVEL_TARIFFS", "SeedSummary", "policy_record", "seed", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -125,8 +105,8 @@ def seed(db: SandboxDB, customers: int, rng_seed: int = 7) -> SeedSummary:
     """Replace the sandbox's data by `customers` invented customers; the same inputs give the same data."""
     if customers < 0:
         raise ValueError("customers must be >= 0")
-    builder = _Builder(random.Random(rng_seed))
-    builder.fixed(limit=customers)
+    builder = SeedBuilder(random.Random(rng_seed), rng_seed)
+    fixed(builder, limit=customers)
     while len(builder.customers) < customers:
         builder.generated()
     db.clear()
@@ -183,6 +163,7 @@ def policy_record(
         "payment_frequency": policy.payment_frequency,
         "dunning_active": policy.dunning_active,
         "cancellation_pending": policy.cancellation_pending,
+        "intermediary_id": policy.intermediary_id,
         "insured_persons": [
             {
                 "first_name": p.first_name,
@@ -225,11 +206,13 @@ def email_for(first_name: str, last_name: str) -> str:
 Member = tuple[str, str, date, str] | tuple[str, str, date, str, date]
 
 
-class _Builder:
+class SeedBuilder:
     """Collects customers, policies, insured persons and accounts in creation order."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, rng_seed: int) -> None:
         self.rng = rng
+        self.iban_rng = rng  # where the IBANs' random account numbers come from
+        self.rng_seed = rng_seed
         self.customers: list[Customer] = []
         self.policies: list[Policy] = []
         self.insured: list[InsuredPerson] = []
@@ -282,7 +265,11 @@ class _Builder:
         dunning: bool = False,
         cancellation: bool = False,
         family: tuple[Member, ...] = (),
+        intermediary: str | None = None,
+        credit: bool | None = None,
     ) -> Policy:
+        """A policy of `owner`; `intermediary` the customer id of an intermediary made before; `credit`
+        whether it has a credit account besides the debit account (default: all but Komposit)."""
         self.counters[line] += 1
         policy = Policy(
             policy_number=f"{PREFIX[line]}-{self.counters[line]:04d}",
@@ -299,6 +286,7 @@ class _Builder:
             payment_frequency=frequency,
             dunning_active=dunning,
             cancellation_pending=cancellation,
+            intermediary_id=intermediary,
         )
         self.policies.append(policy)
         if line in ("ARK", "KV", "LEBEN"):
@@ -312,113 +300,25 @@ class _Builder:
                 self.insured.append(InsuredPerson(policy.policy_number, first, last, born, role, covered))
         holder = owner.name
         self.accounts.append(self.account(policy.policy_number, "debit", holder))
-        if line != "KOMPOSIT":
+        if (line != "KOMPOSIT") if credit is None else credit:
             self.accounts.append(self.account(policy.policy_number, "credit", holder))
         return policy
 
     def account(self, policy_number: str, role: str, holder: str) -> Account:
-        bank_code = self.rng.choice(BANK_CODES)
-        iban = IBAN.generate("DE", bank_code=bank_code, account_code=str(self.rng.randrange(10**8, 10**10)))
+        rng = self.iban_rng
+        bank_code = rng.choice(BANK_CODES)
+        iban = IBAN.generate("DE", bank_code=bank_code, account_code=str(rng.randrange(10**8, 10**10)))
         return Account(policy_number, role, holder, str(iban), str(iban.bic or ""), str(iban.bank_name or ""))
 
-    # -- the hand-written customers ------------------------------------------------------------
-
-    def fixed(self, limit: int) -> None:
-        makers = (
-            self._k1, self._k2, self._k3, self._k4, self._k5, self._k6, self._k7, self._k8, self._k9, self._k10,
-        )  # fmt: skip
-        for make in makers[:limit]:
-            make()
-
-    def _k1(self) -> None:
-        c = self.customer(
-            "Frau", "Łucja", "Öztürk-Şahin", date(1984, 3, 12), "Ehrenfeldgürtel 12", "50823", "Köln"
-        )
-        family = (
-            ("Emre", "Öztürk-Şahin", date(1981, 7, 30), "Ehepartner"),
-            ("Zeynep", "Öztürk-Şahin", date(2012, 5, 4), "Kind"),
-            ("Jan", "Öztürk-Şahin", date(2015, 11, 19), "Kind"),
-        )
-        self.policy(c, "ARK", "ARK-Jahr 42", "49.90", date(2019, 1, 1), max_trip_days=42,
-                    frequency="jährlich", family=family)  # fmt: skip
-        self.policy(c, "KV", *KV_TARIFFS["Voll"], date(2018, 4, 1), department="Voll")
-        self.policy(c, "LEBEN", "Risikoleben RL 20", "23.15", date(2020, 7, 1), end=date(2040, 6, 30))
-
-    def _k2(self) -> None:
-        c = self.customer("Herr", "Zoltán", "Kovács-Nagyő", date(1975, 9, 2), "Schillerstraße 5", "04109",
-                          "Leipzig", intermediary=True)  # fmt: skip
-        self.policy(
-            c, "ARK", "ARK-Jahr Plus 56", "79.00", date(2021, 3, 1), max_trip_days=56, frequency="jährlich"
-        )
-        self.policy(c, "KOMPOSIT", "Privathaftpflicht PHV Top", "7.85", date(2017, 10, 1))
-
-    def _k3(self) -> None:
-        c = self.customer(
-            "Frau", "Çağla", "Yıldız", date(1990, 12, 24), "Königsallee 88", "40212", "Düsseldorf"
-        )
-        self.policy(c, "KV", *KV_TARIFFS["Zusatz"], date(2022, 1, 1), department="Zusatz", dunning=True)
-        self.policy(
-            c, "ARK", "ARK-Jahr Basis 42", "14.90", date(2022, 1, 1), max_trip_days=42, frequency="jährlich"
-        )
-
-    def _k4(self) -> None:
-        c = self.customer(
-            "Herr", "Jürgen", "Großmann", date(1958, 6, 15), "Weißdornweg 3", "33602", "Bielefeld"
-        )
-        self.policy(c, "ARK", "ARK-Jahr 42", "24.90", date(2016, 1, 1), max_trip_days=42, end=date(2023, 12, 31),
-                    status="storniert", frequency="jährlich")  # fmt: skip
-        self.policy(c, "KV", *KV_TARIFFS["Pflege"], date(2019, 9, 1), department="Pflege")
-        self.policy(c, "KOMPOSIT", "Hausrat Basis", "11.90", date(2015, 5, 1), frequency="vierteljährlich")
-
-    def _k5(self) -> None:
-        c = self.customer("Frau", "Renée", "Dubois-Lefèvre", date(1969, 2, 28), "Rüttenscheider Straße 140",
-                          "45131", "Essen", intermediary=True)  # fmt: skip
-        self.policy(c, "LEBEN", "Rente Klassik", "150.00", date(2004, 12, 1))
-        self.policy(c, "KOMPOSIT", "Wohngebäude Premium", "612.00", date(2010, 1, 1), frequency="jährlich",
-                    cancellation=True)  # fmt: skip
-
-    def _k6(self) -> None:
-        c = self.customer("Herr", "José", "Núñez García", date(1979, 10, 10), "Münsterstraße 201", "44145",
-                          "Dortmund")  # fmt: skip
-        for department in ("Voll", "Zusatz", "Pflege"):
-            self.policy(c, "KV", *KV_TARIFFS[department], date(2014, 2, 1), department=department)
-
-    def _k7(self) -> None:
-        c = self.customer("Frau Dr.", "Małgorzata", "Wiśniewska-Kühn", date(1972, 4, 4), "Hohenzollernring 9",
-                          "50672", "Köln")  # fmt: skip
-        self.policy(
-            c, "ARK", "ARK-Europa 42", "12.90", date(2020, 6, 1), max_trip_days=42, frequency="jährlich"
-        )
-        self.policy(c, "KV", *KV_TARIFFS["Zusatz"], date(2020, 6, 1), department="Zusatz")
-
-    def _k8(self) -> None:
-        c = self.customer("Frau", "Ágnes", "Szőke", date(1988, 8, 8), "Mariahilfer Straße 47", "1060", "Wien",
-                          country="AT")  # fmt: skip
-        self.policy(
-            c, "ARK", "ARK-Jahr 42", "19.90", date(2023, 1, 1), max_trip_days=42, frequency="jährlich"
-        )
-        self.policy(c, "LEBEN", "Berufsunfähigkeit BU Plus", "64.80", date(2013, 8, 1))
-        self.policy(c, "KOMPOSIT", "Kfz-Haftpflicht", "38.70", date(2021, 4, 1))
-
-    def _k9(self) -> None:
-        c = self.customer("Frau", "Inès", "Weiß", date(1995, 1, 31), "Fürstenwall 17", "40219", "Düsseldorf")
-        family = (
-            ("Noah", "Weiß", date(1993, 6, 2), "Ehepartner"),
-            ("Mila", "Weiß", date(2021, 9, 14), "Kind"),
-            ("Ella", "Weiß", date(2018, 3, 11), "Kind", date(2027, 1, 1)),  # joins the household
-        )
-        self.policy(c, "ARK", "ARK-Jahr Plus 56", "89.00", date(2022, 4, 1), max_trip_days=56,
-                    frequency="jährlich", family=family)  # fmt: skip
-        self.policy(c, "KV", *KV_TARIFFS["Zusatz"], date(2021, 1, 1), department="Zusatz", status="ruhend")
-
-    def _k10(self) -> None:
-        c = self.customer("Herr", "Şükrü", "Çelik", date(1966, 11, 11), "Bahnhofstraße 1", "45879",
-                          "Gelsenkirchen")  # fmt: skip
-        self.policy(
-            c, "ARK", "ARK-Jahr 42", "24.90", date(2018, 1, 1), max_trip_days=42, frequency="jährlich"
-        )
-        self.policy(c, "KV", *KV_TARIFFS["Voll"], date(2000, 1, 1), department="Voll")
-        self.policy(c, "LEBEN", "Risikoleben RL 20", "31.60", date(2011, 3, 1), dunning=True)
+    @contextmanager
+    def own_ibans(self) -> Iterator[None]:
+        """IBANs from a random source of their own meanwhile, so the shared one (and all it draws later)
+        stays as it was."""
+        self.iban_rng = random.Random(self.rng_seed + 1_000_003)
+        try:
+            yield
+        finally:
+            self.iban_rng = self.rng
 
     # -- the generated rest --------------------------------------------------------------------
 
@@ -441,6 +341,7 @@ class _Builder:
             city,
             intermediary=rng.random() < 0.05,
         )
+        agency = c.customer_id if c.is_intermediary else None  # an intermediary's own policies
         for line in sorted(
             set(rng.choices(("ARK", "KV", "LEBEN", "KOMPOSIT"), k=rng.choice((1, 1, 2, 2, 3, 4))))
         ):
@@ -459,14 +360,22 @@ class _Builder:
                 tariff, days = rng.choice(ARK_TARIFFS)
                 family = self._family(last) if rng.random() < 0.3 else ()
                 self.policy(c, "ARK", tariff, "49.90" if family else "19.90", start, max_trip_days=days,
-                            family=family, **common)  # fmt: skip
+                            family=family, intermediary=agency, **common)  # fmt: skip
             elif line == "KV":
                 department = rng.choice(("Voll", "Zusatz", "Zusatz", "Pflege"))
-                self.policy(c, "KV", *KV_TARIFFS[department], start, department=department, **common)
+                self.policy(
+                    c,
+                    "KV",
+                    *KV_TARIFFS[department],
+                    start,
+                    department=department,
+                    intermediary=agency,
+                    **common,
+                )
             elif line == "LEBEN":
-                self.policy(c, "LEBEN", *rng.choice(LIFE_TARIFFS), start, **common)
+                self.policy(c, "LEBEN", *rng.choice(LIFE_TARIFFS), start, intermediary=agency, **common)
             else:
-                self.policy(c, "KOMPOSIT", *rng.choice(PC_TARIFFS), start, **common)
+                self.policy(c, "KOMPOSIT", *rng.choice(PC_TARIFFS), start, intermediary=agency, **common)
 
     def _family(self, last: str) -> tuple[Member, ...]:
         rng = self.rng

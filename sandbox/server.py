@@ -17,7 +17,8 @@ URLs (GET unless said):
     /suche?q=...            customer search (name, customer id "K100001" or policy number "ARK-4711-0001")
     /kunden/{customer_id}   customer page
     /vertraege/{number}     policy page
-    POST /vertraege/{number}/konten/{debit|credit}  (form: iban, holder) -> 303 to the policy page
+    POST /vertraege/{number}/konten/{debit|credit}  (form: iban, authority) -> 303 to the policy page
+                            (?gespeichert=<role>); a refused change answers 422 with the policy page
     POST /vertraege/{number}/kennzeichen           (form checkboxes: dunning_active, cancellation_pending)
     /postfach/{customer_id}, /postfach/{customer_id}/{no}, /postfach/{customer_id}/{no}/anhang/{idx}
     /abteilungen/{voll|zusatz|pflege} (+ /{no}, /{no}/anhang/{idx})   department mailboxes
@@ -43,7 +44,9 @@ customer           #customer-data with [df=customer-id] [df=title] [df=first-nam
                    [df=tariff] [df=policy-link] (a)
 policy             #policy-data with [df=policy-number] [df=line] (ARK|KV|LEBEN|KOMPOSIT)
                    [df=health-department] (Voll|Zusatz|Pflege|"") [df=business-unit]
-                   (Kranken|Leben|Komposit) [df=status] (aktiv|ruhend|storniert) [df=start] [df=end];
+                   (Kranken|Leben|Komposit) [df=status] (aktiv|ruhend|storniert) [df=start] [df=end]
+                   [df=intermediary-customer-id] (customer id of the policy's intermediary, "" for none)
+                   [df=intermediary-name];
                    #policy-tariff with [df=tariff] [df=max-trip-days] (int or "") [df=premium]
                    [df=payment-frequency]
                    [df=holder-customer-id] [df=holder-name] #holder-link (a)
@@ -54,16 +57,28 @@ policy             #policy-data with [df=policy-number] [df=line] (ARK|KV|LEBEN|
                    text "unbegrenzt"), [df=deductible] (decimal, "0.00" for none, text "keine"),
                    [df=cover-urgent-treatment] [df=cover-hospital] [df=cover-repatriation]
                    [df=cover-repatriation-of-remains] [df=direct-settlement] (true/false);
-                   #critical-process (only when a flag is set);
+                   #critical-process (only when a flag is set or the holder is the policy's own
+                   intermediary);
                    #insured-persons (table), rows [df=insured-person] with [df=first-name]
                    [df=last-name] [df=birth-date] [df=role] (VN|Ehepartner|Kind)
                    [df=covered-from] (the day this person's cover begins: the policy's start,
                    or later for a person added later);
-                   per role R in debit, credit: #account-R (section) with [df=iban] [df=bic]
-                   [df=bank-name] [df=holder], or [df=account-missing] when there is none;
-                   form #account-R-form with #account-R-iban, #account-R-holder, #account-R-submit;
-                   after a rejected change #account-R-error (HTTP 422, German reason);
-                   after a stored change #account-R-saved;
+                   per role R in debit, credit: #account-R (section) with [df=iban] (compact) [df=bic]
+                   ("" when the registry knows no BIC) [df=bank-name] [df=holder] (always the policy
+                   holder), for debit [df=mandate-reference] (the SEPA mandate; a new one after
+                   each change of the debit account), or [df=account-missing] (data-value R) when there is none;
+                   form #account-R-form with #account-R-iban, #account-R-authority (who ordered the
+                   change: "bot" or "clerk:<name>"; required), #account-R-submit;
+                   after a refused change #account-R-error (HTTP 422, the German reason: length,
+                   checksum, country format, unknown bank code, not a SEPA country, no authority,
+                   the IBAN already stored) and nothing is stored; after a stored change
+                   #account-R-saved;
+                   #account-history (table; outside the #account-R sections), rows
+                   [df=account-change], newest first, with [df=changed-at] (ISO UTC instant, the
+                   system's clock) [df=account-role] (debit|credit) [df=old-iban] ("" for none)
+                   [df=new-iban] [df=new-bic] [df=new-bank-name] [df=authority] (as ordered; text
+                   "Robot (Dunkelverarbeitung)" | "Sachbearbeitung: <name>") [df=changed-by] (the
+                   login that entered it); #account-history-empty when there is no change;
                    #flags with [df=dunning-active] [df=cancellation-pending] (true/false);
                    form #flags-form with checkboxes #flag-dunning-active,
                    #flag-cancellation-pending and #flags-submit; after saving #flags-saved

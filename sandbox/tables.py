@@ -41,6 +41,8 @@ policies = sa.Table(
     sa.Column("payment_frequency", sa.String(32), nullable=False),
     sa.Column("dunning_active", sa.Boolean, nullable=False, default=False),
     sa.Column("cancellation_pending", sa.Boolean, nullable=False, default=False),
+    # the intermediary (Vermittler) who looks after the policy, a customer who is an intermediary; NULL: none
+    sa.Column("intermediary_id", sa.ForeignKey("customers.customer_id")),
 )
 
 # the cover of each travel tariff (a product's terms, the same for every policy of the tariff)
@@ -93,7 +95,8 @@ account_changes = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("bic", sa.String(11), nullable=False),
     sa.Column("bank_name", sa.String(200), nullable=False),
-    sa.Column("changed_by", sa.String(64), nullable=False),
+    sa.Column("changed_by", sa.String(64), nullable=False),  # the login that entered the change
+    sa.Column("authority", sa.String(100), nullable=False),  # who ordered it: "bot" or "clerk:<name>"
     sa.Column("changed_at", sa.DateTime, nullable=False),
 )
 

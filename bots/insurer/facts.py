@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -76,6 +76,21 @@ class Account:
     bic: str
     bank_name: str
     holder: str
+    mandate_reference: str = ""  # debit: the SEPA mandate under which premiums are collected
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One change of a policy's account as the policy administration's history shows it."""
+
+    role: str  # "debit" | "credit"
+    old_iban: str | None  # None: the policy had no such account before
+    new_iban: str
+    bic: str  # of the new IBAN; "" when the system knows none (a foreign bank missing from the registry)
+    at: datetime  # when, by the system's clock (aware, UTC)
+    authority: str  # who ordered it: "bot" or "clerk:<name>"
+    bank_name: str = ""  # of the new IBAN
+    entered_by: str = ""  # the login that entered it (the robot user, or a clerk's own)
 
 
 @dataclass(frozen=True)
@@ -109,10 +124,19 @@ class Policy:
     health_department: str = ""  # KV policies: Voll | Zusatz | Pflege
     accounts: dict[str, Account | None] = field(default_factory=dict)
     critical: CriticalProcesses = CriticalProcesses()
+    intermediary_customer_id: str = ""  # the customer id of the policy's intermediary (Vermittler); "": none
+    account_history: tuple[AccountChange, ...] = ()  # every change of its accounts, newest first
 
     @property
     def in_force(self) -> bool:
         return self.status == ACTIVE
+
+    @property
+    def holder_is_intermediary(self) -> bool:
+        """Whether the policy's holder is its own intermediary (no robot changes such a policy)."""
+        return (
+            bool(self.intermediary_customer_id) and self.intermediary_customer_id == self.holder_customer_id
+        )
 
     def covers(self, first: date, last: date) -> bool:
         """Whether the policy runs from `first` through `last`."""

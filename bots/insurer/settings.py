@@ -43,3 +43,7 @@ class InsurerSettings(BaseSettings):
     insurer_website: str | None = None
     insurer_place_of_issue: str | None = None
     insurer_logo_path: Path | None = None
+    insurer_creditor_id: str = Field(
+        default="DE98ZZZ09999999999",
+        description="the insurer's SEPA creditor identifier, named with every mandate (default: the example id)",
+    )

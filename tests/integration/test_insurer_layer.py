@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pypdf import PdfReader
 from reportlab.platypus import Paragraph
 
-from bots.insurer.facts import Account, Customer, Policy, TravelCover
+from bots.insurer.facts import Account, AccountChange, Customer, Policy, TravelCover
 from bots.insurer.letterhead import (
     DocumentInfo,
     house_styles,
@@ -37,7 +37,7 @@ from bots.runtime.models import WorkItem
 from bots.runtime.runner import Runner
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import Store
-from tests.conftest import Sandbox
+from tests.conftest import TUESDAY_10, Sandbox
 
 pytestmark = pytest.mark.browser
 
@@ -309,3 +309,137 @@ def test_items_never_see_each_others_page_state(peek: Rig) -> None:
     run_peek(peek, "first")
     second = run_peek(peek, "second")
     assert second["storage"] is None and "left=" not in second["cookie"]
+
+
+# -- the account form and its history (the bank change bot's part of the policy administration) ----------
+
+
+def test_the_page_objects_change_both_accounts_and_read_the_history_with_the_policy(
+    admin: PolicyAdmin, sandbox: Sandbox
+) -> None:
+    number = "LV-4713-0005"  # K100012: two clean policies
+    before = admin.policy(number)
+    assert before is not None and before.account_history == () and not before.critical.running
+    assert (
+        before.accounts["debit"] is not None and before.accounts["debit"].mandate_reference == f"{number}-M01"
+    )
+    assert before.intermediary_customer_id == "K100002" and not before.holder_is_intermediary
+    old_debit, old_credit = before.accounts["debit"], before.accounts["credit"]
+    assert old_debit is not None and old_credit is not None
+
+    debit = admin.change_account(number, "debit", "de89 3704 0044 0532 0130 00", "bot")
+    assert debit == Account(
+        "debit",
+        "DE89370400440532013000",
+        "COBADEFFXXX",
+        "Commerzbank",
+        "Björn Sørensen-Groß",
+        f"{number}-M02",
+    )  # a new debit account, a new SEPA mandate
+    sandbox.clock.advance(timedelta(minutes=3))
+    credit = admin.change_account(number, "credit", "NL91ABNA0417164300", "clerk:Erika Mustermann")
+    assert (credit.iban, credit.bic, credit.holder) == (
+        "NL91ABNA0417164300",
+        "ABNANL2A",
+        "Björn Sørensen-Groß",
+    )
+
+    after = admin.policy(number)
+    assert after is not None and after.accounts == {"debit": debit, "credit": credit}
+    assert after.account_history == (
+        AccountChange(
+            "credit", old_credit.iban, "NL91ABNA0417164300", "ABNANL2A",
+            (TUESDAY_10 + timedelta(minutes=3)).astimezone(UTC), "clerk:Erika Mustermann",
+            "ABN AMRO BANK N.V.", "robot",
+        ),
+        AccountChange(
+            "debit", old_debit.iban, "DE89370400440532013000", "COBADEFFXXX", TUESDAY_10.astimezone(UTC), "bot",
+            "Commerzbank", "robot",
+        ),
+    )  # fmt: skip
+    assert admin.account_history(number) == after.account_history
+
+    # the policy already shows the IBAN (a retry after a crash): nothing is sent, no second history row
+    assert admin.change_account(number, "debit", "DE89 3704 0044 0532 0130 00", "bot") == debit
+    assert len(sandbox.admin.get(f"/admin/policies/{number}/accounts").json()["history"]) == 2
+
+
+def test_a_refused_change_raises_the_systems_reason_and_changes_nothing(admin: PolicyAdmin) -> None:
+    number = "KV-4712-0010"  # K100012's second policy
+    before = admin.policy(number)
+    assert before is not None
+    with pytest.raises(ValueError, match="Die Prüfziffer der IBAN ist falsch"):
+        admin.change_account(number, "debit", "DE89370400440532013001", "bot")
+    with pytest.raises(ValueError, match="außerhalb des SEPA-Raums"):
+        admin.change_account(number, "credit", "BR1500000000000010932840814P2", "bot")
+    with pytest.raises(ValueError, match="Bankleitzahl 12345678 in der IBAN ist unbekannt"):
+        admin.change_account(number, "credit", "DE87123456781234567890", "bot")
+    with pytest.raises(ValueError, match="wer die Änderung veranlasst hat"):
+        admin.change_account(number, "debit", "DE89370400440532013000", "")
+    after = admin.policy(number)
+    assert after is not None and after.accounts == before.accounts and after.account_history == ()
+
+    with pytest.raises(ValueError, match="no credit account"):
+        admin.change_account(
+            "KO-4714-0001", "credit", "DE89370400440532013000", "bot"
+        )  # Komposit: debit only
+    with pytest.raises(ValueError, match="debit or credit"):
+        admin.change_account(number, "savings", "DE89370400440532013000", "bot")
+    with pytest.raises(LookupError):
+        admin.change_account("KV-0000-0000", "debit", "DE89370400440532013000", "bot")
+
+
+def test_change_account_on_a_closed_or_changed_system(admin: PolicyAdmin, sandbox: Sandbox) -> None:
+    from bots.insurer.pages import LayoutChanged
+    from bots.runtime.errors import SystemUnavailable
+    from tests.conftest import MONDAY_07, SATURDAY_23
+
+    number = "KO-4714-0005"  # K100011: one clean Komposit policy with a credit account
+    sandbox.clock.set(SATURDAY_23)
+    with pytest.raises(SystemUnavailable) as info:
+        admin.change_account(number, "credit", "DE89370400440532013000", "bot")
+    assert info.value.until == MONDAY_07
+    sandbox.clock.set(TUESDAY_10)
+    admin.policy(number)  # logged in
+    sandbox.set_faults(alt_layout=True)
+    with pytest.raises(LayoutChanged, match="#account-credit"):
+        admin.change_account(number, "credit", "DE89370400440532013000", "bot")
+    assert sandbox.db.account_changes(number) == []
+
+
+def test_change_account_logs_in_again_when_the_session_ends_before_the_form_arrives(
+    admin: PolicyAdmin, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bots.insurer.pages.policy import PolicyPage
+
+    submit = PolicyPage.submit_account
+    ended: list[bool] = []
+
+    def session_ends_first(self: PolicyPage, role: str, iban: str, authority: str) -> Any:
+        if not ended:
+            ended.append(True)
+            sandbox.admin.post("/admin/sessions/expire").raise_for_status()
+        return submit(self, role, iban, authority)
+
+    monkeypatch.setattr(PolicyPage, "submit_account", session_ends_first)
+    number = "KO-4714-0006"  # K100013's clean Komposit policy
+    account = admin.change_account(number, "debit", "DE02120300000000202051", "bot")
+    assert account.iban == "DE02120300000000202051" and ended == [True]
+    assert [c.new_iban for c in sandbox.db.account_changes(number)] == ["DE02120300000000202051"]
+
+
+def test_the_policy_says_whether_its_holder_is_its_intermediary(admin: PolicyAdmin) -> None:
+    own = admin.policy("LV-4713-0006")  # K100013 looks after her own pension policy
+    assert own is not None and own.intermediary_customer_id == own.holder_customer_id == "K100013"
+    assert own.holder_is_intermediary and own.critical.running == ()
+    komposit = admin.policy("KO-4714-0001")  # K100002's own liability policy
+    assert komposit is not None and komposit.holder_is_intermediary
+    other = admin.policy("KO-4714-0006")  # K100013's, looked after by K100005
+    assert (
+        other is not None and other.intermediary_customer_id == "K100005" and not other.holder_is_intermediary
+    )
+    direct = admin.policy("ARK-4711-0002")  # K100002 is an intermediary, but not of this policy
+    assert direct is not None and direct.intermediary_customer_id == "" and not direct.holder_is_intermediary
+    cancelled = admin.policy("LV-4713-0007")
+    assert cancelled is not None and cancelled.critical.running == ("cancellation_pending",)
+    assert not cancelled.holder_is_intermediary

@@ -56,12 +56,34 @@ def test_main_pages_through_the_element_contract(page: tuple[Page, SandboxServer
     rows = p.locator("[data-field=insured-person]")
     assert rows.count() == 4
     assert rows.nth(2).locator("[data-field=birth-date]").get_attribute("data-value") == "2012-05-04"
+    assert p.locator("#account-debit-holder").count() == 0  # the holder is the policy holder, not typed
     p.fill("#account-debit-iban", "DE89 3704 0044 0532 0130 01")
+    p.fill("#account-debit-authority", "clerk:Erika Mustermann")
     p.click("#account-debit-submit")
     assert "Prüfziffer" in p.locator("#account-debit-error").inner_text()
+    assert p.locator("#account-debit-authority").input_value() == "clerk:Erika Mustermann"  # kept
     p.screenshot(path=SHOTS / "policy-error.png", full_page=True)
+    # a clerk corrects the IBAN: the change is stored and the history names her
+    p.fill("#account-debit-iban", "DE89 3704 0044 0532 0130 00")
+    p.click("#account-debit-submit")
+    assert p.locator("#account-debit-saved").count() == 1
+    assert p.locator("#account-debit [data-field=holder]").inner_text() == "Łucja Öztürk-Şahin"
+    change = p.locator("#account-history [data-field=account-change]")
+    assert change.count() == 1
+    assert change.locator("[data-field=authority]").get_attribute("data-value") == "clerk:Erika Mustermann"
+    assert change.locator("[data-field=authority]").inner_text() == "Sachbearbeitung: Erika Mustermann"
+    assert change.locator("[data-field=new-iban]").inner_text() == "DE89 3704 0044 0532 0130 00"
+    p.locator("#account-history").scroll_into_view_if_needed()
+    p.screenshot(path=SHOTS / "policy-history.png", full_page=True)
     p.goto(f"{server.url}/vertraege/KV-4712-0002")
     p.screenshot(path=SHOTS / "policy.png", full_page=True)
+    p.goto(f"{server.url}/vertraege/LV-4713-0006")  # the holder is the policy's own intermediary
+    assert "Vermittler" in p.locator("#critical-process").inner_text()
+    assert (
+        p.locator("#policy-data [data-field=intermediary-customer-id]").get_attribute("data-value")
+        == "K100013"
+    )
+    p.screenshot(path=SHOTS / "policy-intermediary.png", full_page=True)
 
     msg = EmailMessage()
     msg["From"] = "portalbots@portalbots.test"

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,25 +187,27 @@ def test_policy_page_shows_contract_data_and_every_insured_person(
 def test_account_change_is_validated_and_stored(
     web: httpx.Client, server: SandboxServer, admin: httpx.Client
 ) -> None:
-    number = "KV-4712-0001"
+    number = "KV-4712-0001"  # K100001's
     before = server.db.account(number, "debit")
     assert before is not None
+    untouched = web.get(f"/vertraege/{number}").text
+    assert 'id="account-history-empty"' in untouched and rows(untouched, "account-change") == 0
 
     bad = web.post(
-        f"/vertraege/{number}/konten/debit", data={"iban": "DE89370400440532013001", "holder": "X"}
+        f"/vertraege/{number}/konten/debit", data={"iban": "DE89370400440532013001", "authority": "bot"}
     )
     assert bad.status_code == 422
     assert 'id="account-debit-error"' in bad.text
     assert "Prüfziffer" in bad.text
+    assert 'value="DE89370400440532013001"' in bad.text and 'value="bot"' in bad.text  # kept for a retry
     assert server.db.account(number, "debit") == before
     assert server.db.account_changes(number) == []
+    assert rows(bad.text, "account-change") == 0
 
-    empty_holder = web.post(f"/vertraege/{number}/konten/debit", data={"iban": VALID_IBAN, "holder": " "})
-    assert empty_holder.status_code == 422
-
+    # a holder sent along is ignored: the holder is always the policy holder as the system knows them
     ok = web.post(
         f"/vertraege/{number}/konten/debit",
-        data={"iban": "de89 3704 0044 0532 0130 00", "holder": "Łucja Öztürk-Şahin"},
+        data={"iban": "de89 3704 0044 0532 0130 00", "authority": "bot", "holder": "Jemand Anderes"},
     )
     assert ok.status_code == 303
     page = web.get(ok.headers["location"]).text
@@ -213,22 +215,198 @@ def test_account_change_is_validated_and_stored(
     assert VALID_IBAN in values(page, "iban")
     stored = server.db.account(number, "debit")
     assert stored is not None
-    assert (stored.iban, stored.bic, stored.holder) == (VALID_IBAN, "COBADEFFXXX", "Łucja Öztürk-Şahin")
+    assert (stored.iban, stored.bic, stored.bank_name) == (VALID_IBAN, "COBADEFFXXX", "Commerzbank")
+    assert stored.holder == "Łucja Öztürk-Şahin"
     assert server.db.account(number, "credit") != stored  # only the debit account changed
+
+    # the history on the page: full IBANs (the insurer's own system), the system's clock, the authority
+    assert rows(page, "account-change") == 1 and 'id="account-history-empty"' not in page
+    assert values(page, "account-role") == ["debit"]
+    assert values(page, "old-iban") == [before.iban] and values(page, "new-iban") == [VALID_IBAN]
+    assert values(page, "new-bic") == ["COBADEFFXXX"] and values(page, "new-bank-name") == ["Commerzbank"]
+    assert values(page, "changed-at") == [TUESDAY_10.astimezone(UTC).isoformat()]
+    assert values(page, "authority") == ["bot"] and "Robot (Dunkelverarbeitung)" in page
+    assert values(page, "changed-by") == ["robot"]
+    assert "DE89 3704 0044 0532 0130 00" in page  # shown grouped in fours
 
     changes = admin.get("/admin/account-changes", params={"policy_number": number}).json()
     assert len(changes) == 1
     assert changes[0]["old_iban"] == before.iban
     assert changes[0]["new_iban"] == VALID_IBAN
-    assert changes[0]["changed_by"] == "robot"
+    assert changes[0]["changed_by"] == "robot" and changes[0]["authority"] == "bot"
     assert changes[0]["changed_at"] == TUESDAY_10.astimezone(UTC).isoformat()
+
+
+def test_the_account_form_has_no_holder_field_and_asks_who_ordered_the_change(web: httpx.Client) -> None:
+    page = web.get("/vertraege/LV-4713-0001").text
+    for role in ("debit", "credit"):
+        assert f'id="account-{role}-holder"' not in page
+        assert f'id="account-{role}-iban"' in page and f'id="account-{role}-authority"' in page
+    assert 'name="holder"' not in page and page.count('name="authority"') == 2
+
+
+@pytest.mark.parametrize(
+    ("iban", "authority", "reason"),
+    [
+        ("DE8937040044053201300", "bot", "Die IBAN hat 21 Stellen; eine IBAN aus DE hat 22."),
+        ("DE89370400440532013001", "bot", "Die Prüfziffer der IBAN ist falsch."),
+        ("DE89 3704 0044 0532 0130 0A", "bot", "Die IBAN entspricht nicht dem Aufbau einer IBAN aus DE."),
+        ("DE87123456781234567890", "bot", "Die Bankleitzahl 12345678 in der IBAN ist unbekannt."),
+        (
+            "BR1500000000000010932840814P2",
+            "bot",
+            "Die IBAN stammt aus BR, einem Land außerhalb des SEPA-Raums.",
+        ),
+        ("XX89370400440532013000", "bot", "Unbekanntes Länderkennzeichen „XX“ in der IBAN."),
+        ("DE89-3704-0044-0532-0130-00", "bot", "Die IBAN enthält unzulässige Zeichen."),
+        ("", "bot", "Bitte eine IBAN angeben."),
+        (VALID_IBAN, " ", "Bitte angeben, wer die Änderung veranlasst hat (bot oder clerk:Name)."),
+        (VALID_IBAN, "clerk: ", "Bitte den Namen der Sachbearbeiterin oder des Sachbearbeiters angeben"),
+        (VALID_IBAN, "x" * 101, "länger als 100 Zeichen"),
+    ],
+)
+def test_a_refused_change_names_its_reason_and_changes_nothing(
+    web: httpx.Client, server: SandboxServer, iban: str, authority: str, reason: str
+) -> None:
+    number = "LV-4713-0003"  # K100008's
+    before = server.db.accounts(number)
+    response = web.post(f"/vertraege/{number}/konten/credit", data={"iban": iban, "authority": authority})
+    assert response.status_code == 422
+    error = re.search(r'id="account-credit-error"[^>]*>([^<]*)<', response.text)
+    assert error is not None and reason in error.group(1)
+    assert 'id="account-debit-error"' not in response.text
+    assert server.db.accounts(number) == before and server.db.account_changes(number) == []
+
+
+def test_the_history_shows_every_change_newest_first_with_its_authority(
+    web: httpx.Client, server: SandboxServer, clock: FixedClock, admin: httpx.Client
+) -> None:
+    number = "KV-4712-0011"  # K100014's clean care policy
+    first, second = "DE02120300000000202051", "NL91ABNA0417164300"
+    debit_before = server.db.account(number, "debit")
+    assert debit_before is not None
+
+    def post(role: str, iban: str, who: str) -> httpx.Response:
+        return web.post(f"/vertraege/{number}/konten/{role}", data={"iban": iban, "authority": who})
+
+    assert post("debit", first, "bot").status_code == 303
+    clock.advance(timedelta(minutes=5))
+    assert post("credit", first, "clerk:Erika Mustermann").status_code == 303
+    clock.advance(timedelta(minutes=5))
+    assert post("debit", second, "clerk:Erika Mustermann").status_code == 303
+    again = post("debit", "nl91 abna 0417 1643 00", "bot")  # the IBAN it already has
+    assert again.status_code == 422 and "bereits hinterlegt" in again.text
+
+    page = web.get(f"/vertraege/{number}").text
+    assert rows(page, "account-change") == 3
+    assert values(page, "account-role") == ["debit", "credit", "debit"]
+    assert values(page, "new-iban") == [second, first, first]
+    assert values(page, "old-iban")[0] == first and values(page, "old-iban")[2] == debit_before.iban
+    assert values(page, "new-bic") == ["ABNANL2A", "BYLADEM1001", "BYLADEM1001"]
+    assert values(page, "authority") == ["clerk:Erika Mustermann", "clerk:Erika Mustermann", "bot"]
+    assert "Sachbearbeitung: Erika Mustermann" in page
+    assert values(page, "changed-at") == [
+        (TUESDAY_10 + timedelta(minutes=m)).astimezone(UTC).isoformat() for m in (10, 5, 0)
+    ]
+
+    body = admin.get(f"/admin/policies/{number}/accounts").json()
+    assert body["policy_number"] == number
+    assert {a["role"]: a["iban"] for a in body["accounts"]} == {"debit": second, "credit": first}
+    assert {a["holder"] for a in body["accounts"]} == {"Oğuz Kılıç"}
+    assert [h["new_iban"] for h in body["history"]] == [second, first, first]
+    assert [h["authority"] for h in body["history"]] == ["clerk:Erika Mustermann"] * 2 + ["bot"]
+    assert admin.get("/admin/policies/NOPE-1/accounts").status_code == 404
+
+
+def test_a_foreign_sepa_iban_without_a_known_bank_is_stored_without_bic(
+    web: httpx.Client, server: SandboxServer
+) -> None:
+    number = "ARK-4711-0006"  # K100008 lives in Vienna
+    response = web.post(
+        f"/vertraege/{number}/konten/credit", data={"iban": "AT61 1904 3002 3457 3201", "authority": "bot"}
+    )
+    assert response.status_code == 303
+    stored = server.db.account(number, "credit")
+    assert stored is not None and (stored.iban, stored.bic, stored.bank_name) == (
+        "AT611904300234573201",
+        "",
+        "",
+    )
+
+
+def test_the_policy_page_shows_its_intermediary(web: httpx.Client, admin: httpx.Client) -> None:
+    own = web.get("/vertraege/KO-4714-0001").text  # K100002 is the intermediary of his own policy
+    assert values(own, "holder-customer-id") == values(own, "intermediary-customer-id") == ["K100002"]
+    assert values(own, "intermediary-name") == ["Zoltán Kovács-Nagyő"]
+    assert 'id="critical-process"' in own and "Versicherungsnehmer ist Vermittler" in own
+    other = web.get("/vertraege/LV-4713-0002").text  # K100005's, looked after by K100002
+    assert values(other, "intermediary-customer-id") == ["K100002"] and 'id="critical-process"' not in other
+    direct = web.get("/vertraege/ARK-4711-0002").text
+    assert values(direct, "intermediary-customer-id") == [""] and values(direct, "intermediary-name") == [""]
+    assert admin.get("/admin/policies/KO-4714-0001").json()["policy"]["intermediary_id"] == "K100002"
+
+    number = "KV-4712-0004"  # K100006's, looked after by K100005
+
+    def put(policy: str, intermediary: str | None) -> httpx.Response:
+        return admin.put(f"/admin/policies/{policy}/intermediary", json={"intermediary_id": intermediary})
+
+    assert put(number, "K100001").status_code == 422  # K100001 is no intermediary
+    assert put(number, "K100002").json() == {"intermediary_id": "K100002", "holder_is_intermediary": False}
+    assert values(web.get(f"/vertraege/{number}").text, "intermediary-customer-id") == ["K100002"]
+    assert put(number, None).json() == {"intermediary_id": None, "holder_is_intermediary": False}
+    assert put("NOPE-1", None).status_code == 404
+    put(number, "K100005").raise_for_status()  # as seeded, for the tests after this one
+
+
+def test_the_seed_has_every_case_the_bank_change_bot_needs(server: SandboxServer) -> None:
+    """The cases sandbox.seed documents, as the bank change bot and its tests rely on them."""
+    db = server.db
+
+    def case(number: str) -> tuple[str, str, tuple[str, ...], bool, bool, bool]:
+        policy = db.policy(number)
+        assert policy is not None, number
+        roles = tuple(a.role for a in db.accounts(number))
+        return (policy.customer_id, policy.business_unit, roles, policy.dunning_active,
+                policy.cancellation_pending, policy.holder_is_intermediary)  # fmt: skip
+
+    both = ("debit", "credit")
+    clean = {
+        "KO-4714-0005": ("K100011", "Komposit", both, False, False, False),
+        "LV-4713-0005": ("K100012", "Leben", both, False, False, False),
+        "KV-4712-0010": ("K100012", "Kranken", both, False, False, False),
+        "KO-4714-0006": ("K100013", "Komposit", both, False, False, False),
+        "KV-4712-0011": ("K100014", "Kranken", both, False, False, False),
+    }
+    critical = {
+        "KV-4712-0002": ("K100003", "Kranken", both, True, False, False),
+        "LV-4713-0004": ("K100010", "Leben", both, True, False, False),
+        "KO-4714-0003": ("K100005", "Komposit", ("debit",), False, True, False),
+        "LV-4713-0007": ("K100014", "Leben", both, False, True, False),
+        "KO-4714-0001": ("K100002", "Komposit", ("debit",), False, False, True),
+        "LV-4713-0006": ("K100013", "Leben", both, False, False, True),
+    }
+    for number, expected in {**clean, **critical}.items():
+        assert case(number) == expected, number
+    assert [p.policy_number for p in db.policies_of("K100011")] == ["KO-4714-0005"]
+    assert [p.policy_number for p in db.policies_of("K100012")] == ["KV-4712-0010", "LV-4713-0005"]
+    for customer in ("K100011", "K100012", "K100014"):
+        holder = db.customer(customer)
+        assert holder is not None and not holder.is_intermediary
+        assert {a.holder for p in db.policies_of(customer) for a in db.accounts(p.policy_number)} == {
+            holder.name
+        }
+    assert db.customer("K100013").is_intermediary  # type: ignore[union-attr]
 
 
 def test_komposit_policy_has_no_credit_account_to_change(web: httpx.Client) -> None:
     page = web.get("/vertraege/KO-4714-0001").text
     assert values(page, "account-missing") == ["credit"]
-    response = web.post("/vertraege/KO-4714-0001/konten/credit", data={"iban": VALID_IBAN, "holder": "A B"})
+    response = web.post(
+        "/vertraege/KO-4714-0001/konten/credit", data={"iban": VALID_IBAN, "authority": "bot"}
+    )
     assert response.status_code == 422
+    assert "kein Leistungskonto (Gutschrift) vorgesehen" in response.text
+    assert values(web.get("/vertraege/KO-4714-0005").text, "account-missing") == []  # K100011's has one
 
 
 def test_operator_sets_and_clears_flags(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
 
 from bots.insurer.facts import (
     ACCOUNT_ROLES,
     Account,
+    AccountChange,
     CriticalProcesses,
     InsuredPerson,
     Line,
@@ -29,8 +31,16 @@ class PolicyPage:
     PERSON_ROW = "[data-field=insured-person]"
     FLAGS = "#flags"
     ACCOUNT = "#account-{role}"
+    ACCOUNT_FORM = "#account-{role}-form"
+    ACCOUNT_IBAN = "#account-{role}-iban"
+    ACCOUNT_AUTHORITY = "#account-{role}-authority"
+    ACCOUNT_SUBMIT = "#account-{role}-submit"
+    ACCOUNT_SAVED = "#account-{role}-saved"
+    ACCOUNT_ERROR = "#account-{role}-error"
+    HISTORY = "#account-history"
+    CHANGE_ROW = "#account-history [data-field=account-change]"
 
-    DATA_FIELDS = ("policy-number", "line", "status", "start", "end")
+    DATA_FIELDS = ("policy-number", "line", "status", "start", "end", "intermediary-customer-id")
     TARIFF_FIELDS = ("tariff", "holder-customer-id", "holder-country")
     # the cover of a travel tariff: every ARK card states all of it, or the bot must not certify
     TRAVEL_FIELDS = (
@@ -46,6 +56,7 @@ class PolicyPage:
     PERSON_FIELDS = ("first-name", "last-name", "birth-date", "covered-from")
     ACCOUNT_FIELDS = ("iban", "bic", "bank-name", "holder")
     FLAG_FIELDS = ("dunning-active", "cancellation-pending")
+    CHANGE_FIELDS = ("changed-at", "account-role", "new-iban", "authority")
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -57,12 +68,14 @@ class PolicyPage:
             "tariff": self.TARIFF,
             "persons": self.PERSONS,
             "flags": self.FLAGS,
+            "history": self.HISTORY,
             **{role: self.ACCOUNT.format(role=role) for role in ACCOUNT_ROLES},
         }
-        shot = Snapshot(self.page, sections, {"person": self.PERSON_ROW})
+        shot = Snapshot(self.page, sections, {"person": self.PERSON_ROW, "change": self.CHANGE_ROW})
         data = shot.section("data", self.DATA_FIELDS)
         tariff = shot.section("tariff", self.TARIFF_FIELDS)
         shot.section("persons")
+        shot.section("history")
         flags = shot.section("flags", self.FLAG_FIELDS)
         end, max_days = data["end"], tariff.get("max-trip-days", "")
         travel = None
@@ -91,11 +104,13 @@ class PolicyPage:
             ),
             business_unit=data.get("business-unit", ""),
             health_department=data.get("health-department", ""),
-            accounts={role: self._account(shot, role) for role in ACCOUNT_ROLES},
+            accounts={role: self._account(shot, role, role) for role in ACCOUNT_ROLES},
             critical=CriticalProcesses(
                 dunning_active=flags["dunning-active"] == "true",
                 cancellation_pending=flags["cancellation-pending"] == "true",
             ),
+            intermediary_customer_id=data["intermediary-customer-id"],
+            account_history=tuple(self._change(row) for row in shot.rows("change", self.CHANGE_FIELDS)),
         )
 
     def _travel(self, card: Fields, shot: Snapshot) -> TravelCover:
@@ -124,8 +139,65 @@ class PolicyPage:
             direct_settlement=flag("direct-settlement"),
         )
 
-    def _account(self, shot: Snapshot, role: str) -> Account | None:
-        if "account-missing" in shot.section(role):
+    def _account(self, shot: Snapshot, section: str, role: str) -> Account | None:
+        if "account-missing" in shot.section(section):
             return None
-        fields = shot.section(role, self.ACCOUNT_FIELDS)
-        return Account(role, fields["iban"], fields["bic"], fields["bank-name"], fields["holder"])
+        fields = shot.section(section, self.ACCOUNT_FIELDS)
+        mandate = fields.get("mandate-reference", "")
+        return Account(role, fields["iban"], fields["bic"], fields["bank-name"], fields["holder"], mandate)
+
+    @staticmethod
+    def _change(row: Fields) -> AccountChange:
+        return AccountChange(
+            role=row["account-role"],
+            old_iban=row.get("old-iban") or None,
+            new_iban=row["new-iban"],
+            bic=row.get("new-bic", ""),
+            at=datetime.fromisoformat(row["changed-at"]),
+            authority=row["authority"],
+            bank_name=row.get("new-bank-name", ""),
+            entered_by=row.get("changed-by", ""),
+        )
+
+    # -- the account form ------------------------------------------------------------------------
+
+    def account_form(self, role: str) -> Account:
+        """The account of `role` the screen shows, after checking its form is there (one round trip);
+        ValueError when the policy has no such account, LayoutChanged when an element is missing."""
+        parts = {
+            "account": self.ACCOUNT,
+            "form": self.ACCOUNT_FORM,
+            "iban": self.ACCOUNT_IBAN,
+            "authority": self.ACCOUNT_AUTHORITY,
+            "submit": self.ACCOUNT_SUBMIT,
+        }
+        shot = Snapshot(self.page, {name: selector.format(role=role) for name, selector in parts.items()}, {})
+        if "account-missing" in shot.section("account"):
+            raise ValueError(f"the policy administration keeps no {role} account for this policy")
+        for name in ("form", "iban", "authority", "submit"):
+            shot.section(name)
+        fields = shot.section("account", self.ACCOUNT_FIELDS)
+        mandate = fields.get("mandate-reference", "")
+        return Account(role, fields["iban"], fields["bic"], fields["bank-name"], fields["holder"], mandate)
+
+    def submit_account(self, role: str, iban: str, authority: str) -> Response | None:
+        """Fill and send the account form of `role`; the system answers with the policy page."""
+        self.page.fill(self.ACCOUNT_IBAN.format(role=role), iban)
+        self.page.fill(self.ACCOUNT_AUTHORITY.format(role=role), authority)
+        with self.page.expect_navigation() as navigation:
+            self.page.click(self.ACCOUNT_SUBMIT.format(role=role))
+        return navigation.value
+
+    def account(self, role: str) -> Account | None:
+        """Only the account of `role`, in one round trip."""
+        shot = Snapshot(self.page, {"account": self.ACCOUNT.format(role=role)}, {})
+        return self._account(shot, "account", role)
+
+    def error_text(self, role: str) -> str:
+        """The system's reason for refusing a change of the account of `role`."""
+        return " ".join(self.page.inner_text(self.ACCOUNT_ERROR.format(role=role)).split())
+
+
+def compact_iban(iban: str) -> str:
+    """An IBAN as the system stores it: no whitespace, upper case."""
+    return re.sub(r"\s+", "", iban).upper()

@@ -10,11 +10,11 @@ from urllib.parse import quote
 
 from playwright.sync_api import Page, StorageState
 
-from bots.insurer.facts import Customer, Policy
-from bots.insurer.pages.contract import present
+from bots.insurer.facts import ACCOUNT_ROLES, Account, AccountChange, Customer, Policy
+from bots.insurer.pages.contract import LayoutChanged, present
 from bots.insurer.pages.customer import CustomerPage
 from bots.insurer.pages.login import LoginPage
-from bots.insurer.pages.policy import PolicyPage
+from bots.insurer.pages.policy import PolicyPage, compact_iban
 from bots.runtime.errors import SystemUnavailable
 
 if TYPE_CHECKING:
@@ -42,6 +42,56 @@ class PolicyAdmin:
         if not self._open(f"/vertraege/{quote(policy_number, safe='')}"):
             return None
         return PolicyPage(self.page).read()
+
+    def account_history(self, policy_number: str) -> tuple[AccountChange, ...]:
+        """Every change of the policy's accounts, newest first (the policy's screen, read once);
+        LookupError when there is no such policy."""
+        policy = self.policy(policy_number)
+        if policy is None:
+            raise LookupError(f"the policy administration has no policy {policy_number}")
+        return policy.account_history
+
+    def change_account(self, policy_number: str, role: str, iban: str, authority: str) -> Account:
+        """Set the `role` ("debit" | "credit") account of the policy to `iban` on the order of `authority`
+        ("bot" or "clerk:<name>"); the holder is always the policy holder. Returns the account the system
+        confirms. A policy that already shows `iban` is left as it is (nothing is sent: a retry is safe).
+
+        ValueError with the system's German reason when it refuses (the IBAN, the authority, no such
+        account on the policy); LookupError when there is no such policy; SystemUnavailable when the system
+        is closed; LayoutChanged when the screen lacks an element of the form or its confirmation.
+        """
+        if role not in ACCOUNT_ROLES:
+            raise ValueError(f"unknown account role {role!r}: debit or credit")
+        wanted = compact_iban(iban)
+        path = f"/vertraege/{quote(policy_number, safe='')}"
+        screen = PolicyPage(self.page)
+        saved, error = (
+            selector.format(role=role) for selector in (screen.ACCOUNT_SAVED, screen.ACCOUNT_ERROR)
+        )
+        for _ in range(2):
+            if not self._open(path):
+                raise LookupError(f"the policy administration has no policy {policy_number}")
+            current = screen.account_form(role)
+            if compact_iban(current.iban) == wanted:
+                return current
+            screen.submit_account(role, wanted, authority)
+            shown = self._landed(saved, error, LoginPage.FORM)
+            if LoginPage.FORM in shown:  # the session ended before the form arrived: nothing was stored
+                continue
+            if error in shown:
+                raise ValueError(screen.error_text(role))
+            if saved not in shown:
+                raise LayoutChanged(
+                    f"the page lacks {saved} after a change of the {role} account at {self.page.url}"
+                )
+            account = screen.account(role)
+            if account is None or compact_iban(account.iban) != wanted:
+                raise RuntimeError(
+                    f"the policy administration confirmed the change of the {role} account of {policy_number} "
+                    "but does not show the new IBAN"
+                )
+            return account
+        raise PermissionError(f"the policy administration ended the session of {self.user!r} twice in a row")
 
     def customer(self, customer_id: str) -> Customer | None:
         """The customer with the list of their policies; None when there is no such customer."""
