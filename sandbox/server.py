@@ -93,8 +93,9 @@ message            #message-subject, #message-from, #message-to, #message-date, 
 500 (fault)        <body id="system-error">
 =================  ==================================================================================
 
-Admin JSON API (no login; loopback only; not subject to hours or faults): see sandbox.admin and
-GET /healthz.
+Admin JSON API (bearer token PORTALBOTS_SANDBOX_ADMIN_TOKEN; loopback clients only unless
+PORTALBOTS_SANDBOX_ALLOW_REMOTE, which needs a token of its own; not subject to hours or faults): see
+sandbox.admin and GET /healthz.
 """
 
 from __future__ import annotations
@@ -190,6 +191,23 @@ class RemoteRefused(RuntimeError):
     """The sandbox shows invented customers' full IBANs and mailboxes: beyond loopback only when told."""
 
 
+MIN_ADMIN_TOKEN = 16
+
+
+def check_admin_token(settings: SandboxSettings) -> None:
+    """Served beyond loopback, the admin API needs a secret of its own: not the published development token,
+    and at least MIN_ADMIN_TOKEN characters."""
+    if not settings.sandbox_allow_remote:
+        return
+    token = settings.sandbox_admin_token.get_secret_value()
+    default = SandboxSettings.model_fields["sandbox_admin_token"].default.get_secret_value()
+    if token == default or len(token) < MIN_ADMIN_TOKEN:
+        raise RemoteRefused(
+            "PORTALBOTS_SANDBOX_ALLOW_REMOTE=true needs PORTALBOTS_SANDBOX_ADMIN_TOKEN: a secret of at least "
+            f"{MIN_ADMIN_TOKEN} characters, not the development token"
+        )
+
+
 def run_forever(settings: SandboxSettings) -> None:
     """Serve the web app and the Postfach on the ports from settings until Ctrl-C."""
     if settings.sandbox_host not in LOOPBACK_HOSTS and not settings.sandbox_allow_remote:
@@ -197,6 +215,7 @@ def run_forever(settings: SandboxSettings) -> None:
             f"refusing to serve the sandbox on {settings.sandbox_host}: it answers loopback only unless "
             "PORTALBOTS_SANDBOX_ALLOW_REMOTE=true (and then set PORTALBOTS_SANDBOX_ADMIN_TOKEN)"
         )
+    check_admin_token(settings)
     clock = clock_from_shift(settings.clock_shift)
     faults = Faults.from_json(settings.sandbox_faults)
     server = SandboxServer(

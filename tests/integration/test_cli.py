@@ -198,3 +198,13 @@ def _parent(proc: Path) -> int:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
         return 0
+
+
+@pytest.mark.parametrize("token", [None, "dev-sandbox-admin-token", "2short"])
+def test_a_sandbox_served_beyond_loopback_needs_its_own_admin_secret(
+    env: dict[str, str], token: str | None
+) -> None:
+    told = {**env, "PORTALBOTS_SANDBOX_HOST": "0.0.0.0", "PORTALBOTS_SANDBOX_ALLOW_REMOTE": "true"}
+    told.pop("PORTALBOTS_SANDBOX_ADMIN_TOKEN", None)
+    run = portalbots({**told, **({"PORTALBOTS_SANDBOX_ADMIN_TOKEN": token} if token else {})}, "sandbox")
+    assert run.returncode == 2 and "PORTALBOTS_SANDBOX_ADMIN_TOKEN" in " ".join(run.stderr.split())
