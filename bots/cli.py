@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bots import cli_cases
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.errors import (
@@ -308,6 +309,10 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace, settings: Settings) -> int:
+    return cli_cases.run(args, open_store(settings), lambda: Registry.discover(settings.bots))
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bots.demo import run_demo
 
@@ -371,6 +376,8 @@ def parser() -> argparse.ArgumentParser:
     ish.add_argument("id", type=int)
     ish.add_argument("--json", action="store_true")
     it.set_defaults(fn=cmd_items)
+
+    cli_cases.add_parser(sub, cmd_cases)
 
     a = sub.add_parser("artifacts", help="export an item's artifacts")
     a_sub = a.add_subparsers(dest="action", required=True)

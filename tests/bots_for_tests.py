@@ -13,6 +13,7 @@ from bots.runtime.bot import Bot
 from bots.runtime.context import Context
 from bots.runtime.errors import HandOff, Reject, SystemUnavailable
 from bots.runtime.models import Mail, WorkItem
+from bots.runtime.resolutions import APPLY_ANYWAY, GENERIC_RESOLUTIONS
 from bots.runtime.store import Upload
 
 
@@ -30,6 +31,7 @@ class EchoRequest(BaseModel):
         "down_while",
         "browse",
         "mark",
+        "guarded",
     ] = "ok"
     effect_file: str | None = None  # "effect": append a line here (the side effect tests count)
     hold_file: str | None = None  # "effect", first attempt: write "started" here, wait until it is deleted
@@ -44,6 +46,7 @@ class EchoBot(Bot):
     request_model = EchoRequest
     systems = ("policy_admin",)
     max_attempts = 3
+    resolutions = (*GENERIC_RESOLUTIONS, APPLY_ANYWAY)
 
     def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
         kind = "abgelehnt" if isinstance(outcome, Reject) else "an Sachbearbeitung"
@@ -78,6 +81,13 @@ class EchoBot(Bot):
                     if req.hold_file:
                         _hold(Path(req.hold_file))
                     return {"before": before, "after": page.evaluate(_READ_MARKS)}
+            case "guarded":  # a check only a clerk may overrule; "down_while"'s switch for a system error
+                authority = ctx.clerk_authority
+                if authority is None:
+                    raise HandOff("Kranken", "dunning_active", "Mahnverfahren aktiv")
+                if req.switch_file and Path(req.switch_file).exists():
+                    raise ConnectionRefusedError("the target system is down")
+                return {"applied_by": authority.clerk, "case_id": authority.case_id}
             case "down_while":
                 if req.switch_file and Path(req.switch_file).exists():
                     raise ConnectionRefusedError("the target system is down")

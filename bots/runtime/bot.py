@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel
 
 from bots.runtime.errors import ConfigurationError, HandOff, Reject, UnknownQueue
-from bots.runtime.models import Mail, WorkItem
+from bots.runtime.models import Mail, Resolution, WorkItem
+from bots.runtime.resolutions import GENERIC_RESOLUTIONS, check_resolutions
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from bots.runtime.calendar import ServiceCalendar
     from bots.runtime.context import Context
     from bots.runtime.scenario import DemoScenario
@@ -38,6 +41,8 @@ class Bot(ABC):
     # Multipart bots: the form's text fields as a model (FastAPI validates the form with it and documents it in
     # OpenAPI); None: the request model's fields are the form's fields.
     form_model: ClassVar[type[BaseModel] | None] = None
+    # What the clerks of this bot's cases may decide (see bots.runtime.resolutions).
+    resolutions: ClassVar[tuple[Resolution, ...]] = GENERIC_RESOLUTIONS
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -58,6 +63,7 @@ class Bot(ABC):
             )
         if cls.max_attempts < 1:
             raise ConfigurationError(f"bot {cls.__name__}: max_attempts must be at least 1")
+        check_resolutions(f"bot {cls.__name__}", cls.resolutions)
 
     def customer_of(self, request: BaseModel) -> str | None:
         """The customer a request belongs to (for lists and the portal's status queries)."""
@@ -87,6 +93,13 @@ class Bot(ABC):
 
     def demo(self) -> DemoScenario | None:
         """This bot's part of `portalbots demo`, if it has one."""
+        return None
+
+    def router(self) -> APIRouter | None:
+        """This bot's own read-only routes for the portal (e.g. a look-up its form calls while the customer
+        types), or None. The intake calls this once when it is built and mounts the routes below `/v1`
+        behind the same bearer token, body limit and error body as its other routes; they must be GET
+        routes (what a bot changes comes as a request through its request model and queue)."""
         return None
 
     def precheck(self, item: WorkItem, ctx: Context) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock
 from bots.runtime.mail import Mailer
-from bots.runtime.models import Artifact, WorkItem
+from bots.runtime.models import AUTHORITY_KEY, Artifact, ClerkAuthority, WorkItem
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
 from bots.runtime.store.artifacts import NewFile
@@ -33,6 +33,13 @@ class Context:
     resources: dict[str, Any]
     log: logging.Logger
     scratch: dict[str, Any] = field(default_factory=dict)  # per-run state for middleware (e.g. open pages)
+
+    @property
+    def clerk_authority(self) -> ClerkAuthority | None:
+        """The clerk's authority this run carries out (a resolution `with_authority`, e.g. "apply anyway"),
+        or None. It lasts until the item next ends done, rejected, handed off or failed; a deferral or a
+        crash in between keeps it, as the next run carries out the same decision."""
+        return ClerkAuthority.of(self.item.progress)
 
     def save_artifact(self, data: bytes, media_type: str, filename: str, kind: str) -> Artifact:
         return self.store.add_artifact(self.item.id, data, media_type, filename, kind)
@@ -57,6 +64,7 @@ class Context:
     def remember(self, key: str, value: Any) -> None:
         """Save a checkpoint now (JSON), so a retry after a crash does not repeat a side effect."""
         assert self.item.lease_owner is not None
+        _own_key(key)
         self.store.remember(self.item.id, self.item.lease_owner, key, value)
         self.item.progress[key] = value
 
@@ -64,6 +72,7 @@ class Context:
         """Store `files` as artifacts and the checkpoint `key` = describe(their artifacts), in one transaction;
         returns the checkpoint's value."""
         assert self.item.lease_owner is not None
+        _own_key(key)
         kept: list[Any] = []
 
         def value(stored: list[Artifact]) -> Any:
@@ -73,3 +82,8 @@ class Context:
         self.store.remember(self.item.id, self.item.lease_owner, key, value, files)
         self.item.progress[key] = kept[0]
         return kept[0]
+
+
+def _own_key(key: str) -> None:
+    if key == AUTHORITY_KEY:
+        raise ValueError(f"checkpoint {key!r} is the runtime's: only a clerk's resolution grants authority")

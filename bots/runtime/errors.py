@@ -81,3 +81,7 @@ class ConfigurationError(RuntimeProblem):
 
 class StoreUnavailable(RuntimeProblem):
     """The database cannot be reached (or is too busy) right now; try again shortly."""
+
+
+class UnknownResolution(RuntimeProblem):
+    """The case's bot offers no resolution of that code."""

@@ -2,19 +2,22 @@
 
 The contract is FastAPI's own, so `/openapi.json` states every rule a request must meet: the bearer token is a
 security dependency of every `/v1` route, each bot's route takes that bot's request model as its typed body
-(a multipart route: its form model and the files), and the `Idempotency-Key` is a declared header. Every
-error, whoever raises it, answers in one format (`ErrorBody`).
+(a multipart route: its form model and the files), and the `Idempotency-Key` is a declared header. A bot's
+own read-only routes (`Bot.router`, e.g. a look-up for the portal's form) are mounted below `/v1` the same
+way. Every error, whoever raises it, answers in one format (`ErrorBody`).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Header, Path, Request, Security, UploadFile
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +33,7 @@ from bots.runtime.api import (
 )
 from bots.runtime.bot import Bot, Registry
 from bots.runtime.errors import (
+    ConfigurationError,
     FieldInvalid,
     IdempotencyConflict,
     NotFound,
@@ -101,6 +105,12 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     **ERROR_RESPONSES,
 }
+# What a bot's own routes (`Bot.router`) answer besides their own: no token, invalid parameters.
+BOT_ROUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: ERROR_RESPONSES[401],
+    422: {"model": ErrorBody, "description": "Invalid parameters; `fields` names each one"},
+}
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 MULTIPART_RESPONSES: dict[int | str, dict[str, Any]] = {
     **SUBMIT_RESPONSES,
     413: {"model": ErrorBody, "description": f"A file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB"},
@@ -130,6 +140,61 @@ def _body_limit(settings: Settings) -> Callable[[Request], int]:
         return settings.intake_max_form_bytes if is_form else settings.intake_max_json_bytes
 
     return limit
+
+
+def mount_bot_routes(v1: APIRouter, bot: Bot, router: APIRouter) -> None:
+    """A bot's own routes (`Bot.router`) below `/v1`. Each is added to `v1` anew, so it gets what every `/v1`
+    route has: v1's route class (the bearer token checked before anything else, the body limit), the token
+    as its security dependency (stated in the OpenAPI document) and the error body (401 and 422 stated too).
+    Refused at start-up unless it is a GET route that no other `/v1` route answers already."""
+    name = type(bot).__name__
+    taken = {(_path_shape(r.path), m) for r in v1.routes if isinstance(r, APIRoute) for m in r.methods or ()}
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise ConfigurationError(f"bot {name}: its router may hold API routes only, not {route!r}")
+        methods = sorted(route.methods or ())
+        if not set(methods) <= READ_ONLY_METHODS:
+            raise ConfigurationError(
+                f"bot {name}: its own intake routes must be read-only (GET), {route.path} answers "
+                f"{methods}; what a bot changes comes as a request to POST /v1/{bot.route}"
+            )
+        answers = {(_path_shape(v1.prefix + route.path), m) for m in methods}
+        if answers & taken:
+            raise ConfigurationError(
+                f"bot {name}: another /v1 route answers {sorted(answers & taken)} already"
+            )
+        taken |= answers
+        v1.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=methods,
+            response_model=route.response_model,
+            status_code=route.status_code,
+            tags=route.tags,
+            dependencies=route.dependencies,
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            responses={**BOT_ROUTE_RESPONSES, **route.responses},
+            deprecated=route.deprecated,
+            operation_id=route.operation_id,
+            response_model_include=route.response_model_include,
+            response_model_exclude=route.response_model_exclude,
+            response_model_by_alias=route.response_model_by_alias,
+            response_model_exclude_unset=route.response_model_exclude_unset,
+            response_model_exclude_defaults=route.response_model_exclude_defaults,
+            response_model_exclude_none=route.response_model_exclude_none,
+            include_in_schema=route.include_in_schema,
+            response_class=route.response_class,
+            name=route.name,
+            openapi_extra=route.openapi_extra,
+            generate_unique_id_function=route.generate_unique_id_function,
+        )
+
+
+def _path_shape(path: str) -> str:
+    """`/v1/items/{item_id}` and `/v1/items/{id}` are the same route: parameters named alike."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 def create_intake_app(
@@ -293,12 +358,11 @@ def create_intake_app(
             raise ApiError(404, "not_found", f"no item {item_id}") from None
         return JSONResponse(portal_view(item))
 
-    app.include_router(v1)
     for bot in registry:
-        # a bot's own routes: the hook gets the security dependency, to use as `dependencies=[Security(it)]`
-        extra = getattr(bot, "intake_router", None)
-        if extra is not None:
-            app.include_router(extra(require_token))
+        own = bot.router()
+        if own is not None:
+            mount_bot_routes(v1, bot, own)
+    app.include_router(v1)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -5,7 +5,8 @@ Two audiences:
 * the **portal** (`portal_view`): status, reference and dates; the result only once the item is done; of an
   error only the customer message of a rejection, or a generic text for a system failure — never a traceback;
 * **operators** (`operator_row` for lists, `operator_detail` for one item): payload, result, progress, the error
-  with its traceback, the events, the artifacts and the cases with their notes.
+  with its traceback, the events, the artifacts, the cases with their notes and the resolutions their bot
+  offers, and the clerk's authority the item runs under.
 
 Every string that leaves here went through `privacy.mask_ibans`, whichever field it is in (reference,
 customer id, payload, error message, traceback, event reason, case note, …).
@@ -13,15 +14,26 @@ customer id, payload, error message, traceback, event reason, case note, …).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bots.runtime.models import Artifact, Case, CaseNote, Event, ItemError, WorkItem
+from bots.runtime.models import (
+    Artifact,
+    Case,
+    CaseNote,
+    ClerkAuthority,
+    Event,
+    ItemError,
+    Resolution,
+    WorkItem,
+)
 from bots.runtime.privacy import mask_ibans
-from bots.runtime.states import Status
+from bots.runtime.resolutions import offered
+from bots.runtime.states import CaseStatus, Status
 
 if TYPE_CHECKING:
+    from bots.runtime.bot import Registry
     from bots.runtime.store import Store
 
 # What the portal shows its customer when the back office failed (the details are the operators' concern).
@@ -125,7 +137,23 @@ def _note(note: CaseNote) -> dict[str, Any]:
     return {"at": _iso(note.at), "author": note.author, "text": note.text}
 
 
-def _case(case: Case) -> dict[str, Any]:
+def _resolution(resolution: Resolution) -> dict[str, Any]:
+    return {
+        "code": resolution.code,
+        "title": resolution.title,
+        "outcome": resolution.outcome.value,
+        "with_authority": resolution.with_authority,
+        "needs_note": resolution.needs_note,
+    }
+
+
+def _authority(authority: ClerkAuthority | None) -> dict[str, Any] | None:
+    return authority.as_json() if authority is not None else None
+
+
+def _case(case: Case, resolutions: Sequence[Resolution] = ()) -> dict[str, Any]:
+    """A case; `resolutions`: what its bot offers, shown while the case waits for a clerk."""
+    chosen = next((r for r in resolutions if r.code == case.resolution), None)
     return {
         "id": case.id,
         "item_id": case.item_id,
@@ -137,6 +165,8 @@ def _case(case: Case) -> dict[str, Any]:
         "assignee": case.assignee,
         "due_at": _iso(case.due_at),
         "resolution": case.resolution,
+        "resolution_title": chosen.title if chosen is not None else None,
+        "resolutions": [] if case.status == CaseStatus.RESOLVED else [_resolution(r) for r in resolutions],
         "created_at": _iso(case.created_at),
         "updated_at": _iso(case.updated_at),
         "notes": [_note(n) for n in case.notes],
@@ -156,9 +186,9 @@ def artifact_view(artifact: Artifact) -> dict[str, Any]:
     return _masked(_artifact(artifact))
 
 
-def case_view(case: Case) -> dict[str, Any]:
-    """A case with its notes."""
-    return _masked(_case(case))
+def case_view(case: Case, resolutions: Sequence[Resolution] = ()) -> dict[str, Any]:
+    """A case with its notes and, while it waits for a clerk, the resolutions on offer (its bot's)."""
+    return _masked(_case(case, resolutions))
 
 
 def operator_detail(
@@ -167,9 +197,11 @@ def operator_detail(
     events: Iterable[Event] = (),
     artifacts: Iterable[Artifact] = (),
     cases: Iterable[Case] = (),
+    resolutions: Sequence[Resolution] = (),
 ) -> dict[str, Any]:
     """Everything an operator sees of one item: its row, payload, result, progress, error, history,
-    artifacts and the cases it was handed to."""
+    artifacts, the cases it was handed to (with the `resolutions` its bot offers), and the clerk's authority
+    it runs under."""
     return _masked(
         {
             **_row(item),
@@ -182,7 +214,8 @@ def operator_detail(
             "error": _error(item.error) if item.error is not None else None,
             "events": [_event(e) for e in events],
             "artifacts": [_artifact(a) for a in artifacts],
-            "cases": [_case(c) for c in cases],
+            "cases": [_case(c, resolutions) for c in cases],
+            "clerk_authority": _authority(ClerkAuthority.of(item.progress)),
         }
     )
 
@@ -195,10 +228,15 @@ def item_cases(store: Store, item_id: int) -> list[Case]:
     return sorted(store.cases(item_id=item_id), key=lambda c: c.id)
 
 
-def load_operator_detail(store: Store, item_id: int) -> dict[str, Any]:
-    """`operator_detail` of the stored item `item_id` with its events, artifacts and cases (NotFound if none)."""
+def load_operator_detail(store: Store, item_id: int, registry: Registry | None = None) -> dict[str, Any]:
+    """`operator_detail` of the stored item `item_id` with its events, artifacts and cases (NotFound if none);
+    with the resolutions its bot offers when `registry` knows the bot."""
     item = store.get(item_id)
     events = store.events("item", item.id)
     return operator_detail(
-        item, events=events, artifacts=store.artifacts(item.id), cases=item_cases(store, item.id)
+        item,
+        events=events,
+        artifacts=store.artifacts(item.id),
+        cases=item_cases(store, item.id),
+        resolutions=offered(registry, item.queue) if registry is not None else (),
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from bots.runtime.states import CaseStatus, DeferReason, Status
@@ -80,6 +82,71 @@ class Case:
     created_at: datetime
     updated_at: datetime
     notes: tuple[CaseNote, ...] = ()
+
+
+class ResolutionOutcome(StrEnum):
+    """What a clerk's resolution does with the item that waits for the case."""
+
+    DONE = "done"  # the clerk did it by hand
+    REJECTED = "rejected"  # refused; the clerk's note is the customer's message
+    RERUN = "rerun"  # back to the bot (pending, attempts reset)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A decision a bot offers the clerks of its cases (`Bot.resolutions`); the console shows `title`."""
+
+    code: str  # stable id, recorded on the case: "apply_anyway"
+    title: str  # German, for the console: "Trotzdem ausführen"
+    outcome: ResolutionOutcome
+    with_authority: bool = False  # a rerun that carries the clerk's authority (ctx.clerk_authority)
+    needs_note: bool = False
+
+    @property
+    def status(self) -> Status:
+        """The state the item goes to."""
+        return _OUTCOME_STATUS[self.outcome]
+
+
+_OUTCOME_STATUS = {
+    ResolutionOutcome.DONE: Status.DONE,
+    ResolutionOutcome.REJECTED: Status.REJECTED,
+    ResolutionOutcome.RERUN: Status.PENDING,
+}
+
+# The checkpoint key of an item's clerk authority (reserved: a bot never remembers under it).
+AUTHORITY_KEY = "clerk_authority"
+# The ends of a run that end a clerk's authority with it; a deferral, a lost lease or a stopped worker do
+# not: the next run still carries out the same decision.
+AUTHORITY_ENDS = frozenset({Status.DONE, Status.REJECTED, Status.HANDED_OFF, Status.FAILED})
+
+
+@dataclass(frozen=True)
+class ClerkAuthority:
+    """A clerk's decision that the item's run may do what the bot alone may not (`ctx.clerk_authority`)."""
+
+    clerk: str
+    case_id: int
+    resolution: str  # the resolution's code
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "clerk": self.clerk,
+            "case_id": self.case_id,
+            "resolution": self.resolution,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def of(cls, progress: Mapping[str, Any]) -> ClerkAuthority | None:
+        """The authority an item's checkpoints carry, if any."""
+        raw = progress.get(AUTHORITY_KEY)
+        if not isinstance(raw, Mapping):
+            return None
+        return cls(
+            str(raw["clerk"]), int(raw["case_id"]), str(raw["resolution"]), datetime.fromisoformat(raw["at"])
+        )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ def mask_iban(iban: str) -> str:
     return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
 
 
+# An IBAN as a customer types it into a look-up URL (any case, partly typed, blanks encoded): the path
+# segment after /iban/ is personal data whatever its shape, e.g. in a web server's access log.
+IBAN_PATH_RE = re.compile(r"(/iban/)[^\s\"'?#]+", re.IGNORECASE)
+
+
 def mask_text(text: str) -> str:
+    text = IBAN_PATH_RE.sub(r"\1***", text)
     return IBAN_RE.sub(lambda m: mask_iban(m.group(0)), text)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -208,3 +209,59 @@ def test_a_sandbox_served_beyond_loopback_needs_its_own_admin_secret(
     told.pop("PORTALBOTS_SANDBOX_ADMIN_TOKEN", None)
     run = portalbots({**told, **({"PORTALBOTS_SANDBOX_ADMIN_TOKEN": token} if token else {})}, "sandbox")
     assert run.returncode == 2 and "PORTALBOTS_SANDBOX_ADMIN_TOKEN" in " ".join(run.stderr.split())
+
+
+def test_clerks_work_their_cases_from_the_terminal(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "PORTALBOTS_BOTS": "tests.bots_for_tests:EchoBot"}
+    assert portalbots(env, "db", "upgrade").returncode == 0
+    iban = "DE89370400440532013000"
+    store = Store(f"sqlite:///{tmp_path / 'var' / 'portalbots.db'}")
+    item, _ = store.submit("echo", {"customer_id": "K1", "action": "guarded"}, customer_id="K1")
+    claimed = store.claim(item.id, "worker", timedelta(minutes=5))
+    assert claimed is not None
+    _, case = store.hand_off(
+        claimed,
+        unit="Kranken",
+        reason_code="dunning_active",
+        note=f"Konto {iban}",
+        case_due=timedelta(days=2),
+        actor="w",
+    )
+    store.dispose()
+
+    def said(run: subprocess.CompletedProcess[str]) -> str:
+        return " ".join((run.stdout + run.stderr).split())
+
+    listed = portalbots(env, "cases", "list", "--unit", "Kranken", "--status", "open,claimed", "--json")
+    assert [c["id"] for c in json.loads(listed.stdout)] == [case.id] and iban not in listed.stdout
+    assert json.loads(portalbots(env, "cases", "list", "--unit", "Leben", "--json").stdout) == []
+    table = portalbots(env, "cases", "list")
+    assert table.returncode == 0 and "Kranken" in table.stdout and iban not in table.stdout
+    assert portalbots(env, "cases", "list", "--status", "closed").returncode == 2
+
+    shown = portalbots(env, "cases", "show", str(case.id))
+    assert shown.returncode == 0 and "Trotzdem ausführen" in shown.stdout and iban not in shown.stdout
+    offered = json.loads(portalbots(env, "cases", "show", str(case.id), "--json").stdout)["resolutions"]
+    assert [r["code"] for r in offered] == ["done_manually", "reject", "back_to_bot", "apply_anyway"]
+    assert portalbots(env, "cases", "show", "999").returncode == 1
+
+    claim = portalbots(env, "cases", "claim", str(case.id), "--as", "clerk.a")
+    assert claim.returncode == 0 and json.loads(claim.stdout)["assignee"] == "clerk.a"
+    resolve = ("cases", "resolve", str(case.id), "--as")
+    mine = portalbots(env, *resolve, "clerk.b", "--resolution", "done_manually")
+    assert mine.returncode == 1 and "claimed by clerk.a" in said(mine)
+    unknown = portalbots(env, *resolve, "clerk.a", "--resolution", "approve")
+    assert unknown.returncode == 1
+    assert "valid: done_manually, reject, back_to_bot, apply_anyway" in said(unknown)
+    no_note = portalbots(env, *resolve, "clerk.a", "--resolution", "apply_anyway")
+    assert no_note.returncode == 2 and "needs a note" in said(no_note)
+
+    done = portalbots(env, *resolve, "clerk.a", "--resolution", "apply_anyway", "--note", f"bezahlt, {iban}")
+    assert done.returncode == 0, done.stderr
+    decided = json.loads(done.stdout)
+    assert decided["case"]["resolution"] == "apply_anyway" and decided["case"]["status"] == "resolved"
+    assert decided["case"]["resolution_title"] == "Trotzdem ausführen"
+    assert decided["item"]["status"] == "pending" and iban not in done.stdout
+    store = Store(f"sqlite:///{tmp_path / 'var' / 'portalbots.db'}")
+    assert store.get(item.id).progress["clerk_authority"]["clerk"] == "clerk.a"
+    store.dispose()

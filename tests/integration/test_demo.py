@@ -32,8 +32,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # every refused request reached its customer's Postfach as a message of its own
     assert output.count("Ihre Anfrage: Bescheinigung") == output.count("abgelehnt") >= 3
     pdfs = sorted((tmp_path / "var" / "demo" / "postfach").rglob("*.pdf"))
+    certificates = [p for p in pdfs if p.name.startswith("ARK-")]
+    letters = [p for p in pdfs if p.name.startswith("Bestaetigung-Bankverbindung")]
     # the family in four languages, the single traveller, the family whose child is covered only later,
     # and on Saturday night the family in two: 4 + 1 + 1 + 2
-    assert len(pdfs) == 8, output
+    assert len(certificates) == 8, output
+    # bank changes: one policy, two policies, and on Saturday night one (applied at Monday's opening);
+    # the one in a dunning procedure went to a clerk, the invalid IBAN was refused at the intake
+    assert len(letters) == 3 and len(pdfs) == 11, output
+    assert (
+        "Mahnverfahren" in output
+        and "Ihre Anfrage ist in Bearbeitung: die Änderung Ihrer Bankverbindung" in output
+    )
     for pdf in pdfs:
         assert PdfReader(pdf).pages[0].extract_text().strip()

@@ -13,10 +13,18 @@ import pytest
 from bots.runtime.bot import Registry
 from bots.runtime.clock import FixedClock
 from bots.runtime.context import Context
-from bots.runtime.errors import HandOff, IdempotencyConflict, InvalidTransition, Reject, StaleVersion
+from bots.runtime.errors import (
+    HandOff,
+    IdempotencyConflict,
+    InvalidTransition,
+    Reject,
+    StaleVersion,
+    SystemUnavailable,
+)
 from bots.runtime.maintenance import tick
 from bots.runtime.middleware import LeaseKeeper
-from bots.runtime.models import Mail, WorkItem
+from bots.runtime.models import AUTHORITY_KEY, ClerkAuthority, Mail, WorkItem
+from bots.runtime.resolutions import BACK_TO_BOT, DONE_MANUALLY, REJECT, decide
 from bots.runtime.runner import Runner
 from bots.runtime.settings import Settings, SystemHours
 from bots.runtime.states import CaseStatus, DeferReason, Status
@@ -121,13 +129,11 @@ def test_hand_off_opens_a_case_and_the_clerk_decides(store: Store, runner: Runne
     assert store.cases(units=["Leben"]) == []
     store.claim_case(case.id, "clerk.a")
     with pytest.raises(InvalidTransition):
-        store.resolve_case(case.id, "clerk.b", Status.DONE, "not mine")
+        store.resolve_case(case.id, "clerk.b", DONE_MANUALLY, "not mine")
     store.add_case_note(case.id, "clerk.a", "Kunde angerufen")
-    case, item2 = store.resolve_case(
-        case.id, "clerk.a", Status.REJECTED, "Mahnverfahren läuft; Kunde informiert"
-    )
-    assert case.status == CaseStatus.RESOLVED and case.resolution.startswith("Mahnverfahren")
-    assert [n.text for n in case.notes] == ["Kunde angerufen"]
+    case, item2 = store.resolve_case(case.id, "clerk.a", REJECT, "Mahnverfahren läuft; Kunde informiert")
+    assert case.status == CaseStatus.RESOLVED and case.resolution == "reject"
+    assert [n.text for n in case.notes] == ["Kunde angerufen", "Mahnverfahren läuft; Kunde informiert"]
     assert item2.status == Status.REJECTED
     assert [e.to_state for e in store.events("case", case.id)] == ["open", "claimed", "claimed", "resolved"]
 
@@ -136,7 +142,7 @@ def test_clerk_sends_item_back_to_the_bot(store: Store, runner: Runner) -> None:
     item = submit(store, "handoff")
     runner.run(item.id)
     (case,) = store.cases()
-    _, back = store.resolve_case(case.id, "clerk.a", Status.PENDING, "Mahnverfahren beendet")
+    _, back = store.resolve_case(case.id, "clerk.a", BACK_TO_BOT, "Mahnverfahren beendet")
     assert back.status == Status.PENDING and back.attempts == 0
 
 
@@ -526,3 +532,126 @@ def test_at_the_opening_every_deferred_item_is_released_at_once_most_urgent_firs
     assert done["released"] == 60 and len(sent.sent) == 60  # one round, each sent once
     assert sent.sent[: len(urgent)] == sorted(urgent)
     assert tick(store, sent)["enqueued"] == 0
+
+
+# ------------------------------------------------------------------ a clerk's authority
+
+
+class Scripted(EchoBot):
+    """Does what its script says, one step a run, and notes the clerk's authority each run carried."""
+
+    def __init__(self, *steps: str) -> None:
+        self.steps = list(steps)
+        self.seen: list[ClerkAuthority | None] = []
+
+    def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
+        self.seen.append(ctx.clerk_authority)
+        step = self.steps.pop(0)
+        match step:
+            case "handoff":
+                raise HandOff("Kranken", "dunning_active", "Mahnverfahren aktiv")
+            case "reject":
+                raise Reject("test_rule", "Das geht leider nicht.")
+            case "error":
+                raise RuntimeError("boom")
+            case "unavailable":
+                raise SystemUnavailable("policy_admin", "503 from the test")
+            case "forge":
+                ctx.remember(
+                    AUTHORITY_KEY, {"clerk": "bot", "case_id": 0, "resolution": "x", "at": "2026-01-01"}
+                )
+        return {"step": step}
+
+
+def handed_to_clerk(store: Store, runner: Runner, bot: Scripted, max_attempts: int = 3) -> tuple[int, int]:
+    """An item of `bot` whose first run handed it to a clerk: (item id, case id)."""
+    runner.registry = Registry([bot])
+    item, _ = store.submit("echo", {"customer_id": "K1"}, customer_id="K1", max_attempts=max_attempts)
+    assert bot.steps[0] == "handoff" and runner.run(item.id).status == Status.HANDED_OFF  # type: ignore[union-attr]
+    (case,) = store.cases(item_id=item.id, statuses=[CaseStatus.OPEN])
+    return item.id, case.id
+
+
+def test_apply_anyway_reruns_the_item_with_the_clerks_authority(store: Store, runner: Runner) -> None:
+    item = submit(store, "guarded")
+    assert runner.run(item.id).status == Status.HANDED_OFF  # type: ignore[union-attr]
+    (case,) = store.cases(item_id=item.id)
+    decide(store, runner.registry, case.id, "clerk.a", "apply_anyway", "Kunde hat bezahlt")
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE
+    assert done.result == {"applied_by": "clerk.a", "case_id": case.id}
+    assert AUTHORITY_KEY not in done.progress and AUTHORITY_KEY not in store.get(item.id).progress
+    end = store.events("item", item.id)[-1]
+    assert end.to_state == "done" and end.detail[AUTHORITY_KEY]["clerk"] == "clerk.a"
+
+
+def test_the_authority_outlasts_deferrals_and_a_crash_of_its_run(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    bot = Scripted("handoff", "unavailable", "error", "done")
+    item_id, case_id = handed_to_clerk(store, runner, bot)
+    decide(store, runner.registry, case_id, "clerk.a", "apply_anyway", "Kunde hat bezahlt")
+    authority = ClerkAuthority("clerk.a", case_id, "apply_anyway", clock.now())
+
+    def next_round() -> None:
+        clock.advance(timedelta(hours=1))
+        store.release_due()
+
+    assert runner.run(item_id).defer_reason == DeferReason.SERVICE_WINDOW  # type: ignore[union-attr]
+    next_round()
+    assert runner.run(item_id).defer_reason == DeferReason.RETRY_BACKOFF  # type: ignore[union-attr]
+    next_round()
+    assert store.claim(item_id, "worker-that-dies", timedelta(seconds=60)) is not None
+    clock.advance(timedelta(seconds=61))
+    (reaped,) = store.reap_expired()
+    assert ClerkAuthority.of(reaped.progress) == authority  # the same decision's run, after the crash
+    done = runner.run(item_id)
+    assert done is not None and done.status == Status.DONE and done.attempts == 3
+    assert bot.seen == [None, authority, authority, authority]
+    assert AUTHORITY_KEY not in done.progress
+
+
+@pytest.mark.parametrize(
+    ("end", "status"), [("reject", Status.REJECTED), ("handoff", Status.HANDED_OFF), ("error", Status.FAILED)]
+)
+def test_the_authority_ends_with_the_run_it_was_given_for(
+    store: Store, runner: Runner, clock: FixedClock, end: str, status: Status
+) -> None:
+    bot = Scripted("handoff", end, "done")
+    item_id, case_id = handed_to_clerk(store, runner, bot, max_attempts=1)
+    decide(store, runner.registry, case_id, "clerk.a", "apply_anyway", "Kunde hat bezahlt")
+    ended = runner.run(item_id)
+    assert ended is not None and ended.status == status
+    assert AUTHORITY_KEY not in store.get(item_id).progress
+    assert store.events("item", item_id)[-1].detail[AUTHORITY_KEY]["case_id"] == case_id  # ended under it
+    if end == "handoff":  # a later hand-off needs a new decision
+        (again,) = store.cases(item_id=item_id, statuses=[CaseStatus.OPEN])
+        decide(store, runner.registry, again.id, "clerk.b", "back_to_bot")
+    elif end == "error":  # an operator's retry of the failed item runs without it
+        store.change_status(item_id, Status.PENDING, actor="op", reason="retry", reset_attempts=True)
+    if end != "reject":
+        assert runner.run(item_id).status == Status.DONE  # type: ignore[union-attr]
+    authority = ClerkAuthority("clerk.a", case_id, "apply_anyway", clock.now())
+    assert bot.seen == [None, authority] + ([] if end == "reject" else [None])
+
+
+def test_a_run_lost_on_its_last_attempt_fails_without_the_authority(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    item_id, case_id = handed_to_clerk(store, runner, Scripted("handoff"), max_attempts=1)
+    decide(store, runner.registry, case_id, "clerk.a", "apply_anyway", "Kunde hat bezahlt")
+    assert store.claim(item_id, "worker-that-dies", timedelta(seconds=60)) is not None
+    clock.advance(timedelta(seconds=61))
+    (failed,) = store.reap_expired()
+    assert failed.status == Status.FAILED and AUTHORITY_KEY not in failed.progress
+    assert store.get(item_id) == failed
+
+
+def test_a_bot_cannot_grant_itself_authority(store: Store, runner: Runner) -> None:
+    bot = Scripted("handoff", "forge")
+    item_id, case_id = handed_to_clerk(store, runner, bot)
+    decide(store, runner.registry, case_id, "clerk.a", "back_to_bot")
+    out = runner.run(item_id)
+    assert out is not None and out.status == Status.DEFERRED and out.error is not None
+    assert "only a clerk's resolution grants authority" in out.error.message
+    assert bot.seen == [None, None] and AUTHORITY_KEY not in out.progress

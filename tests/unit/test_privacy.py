@@ -74,3 +74,9 @@ def test_a_traceback_quoting_an_encoded_iban_is_masked() -> None:
 
         text = mask_text("".join(traceback.format_exception(exc)))
     assert "0532" not in text and "KV-1" in text
+
+
+def test_an_iban_in_a_look_up_path_is_masked_in_any_case_or_shape() -> None:
+    for typed in ("de89%203704%200044", "DE89370400440532013000", "de8937040044053201300", "DE"):
+        line = f'127.0.0.1:5555 - "GET /v1/iban/{typed} HTTP/1.1" 200'
+        assert mask_text(line) == '127.0.0.1:5555 - "GET /v1/iban/*** HTTP/1.1" 200'

@@ -138,10 +138,13 @@ class Sessions:
 
 
 @contextmanager
-def open_policy_admin(ctx: Context, settings: InsurerSettings) -> Iterator[PolicyAdmin]:
-    """The policy administration on a fresh page of the item's browser, with the process's robot session."""
+def open_policy_admin(
+    ctx: Context, settings: InsurerSettings, *, trace: bool = True
+) -> Iterator[PolicyAdmin]:
+    """The policy administration on a fresh page of the item's browser, with the process's robot session.
+    `trace=False` for a bot whose pages show what a Playwright trace must not keep (full IBANs)."""
     key = f"policy_admin_session:{settings.policy_admin_url}:{settings.robot_user}"
     sessions = ctx.resources.setdefault(key, Sessions())
     options = {"storage_state": sessions.state} if sessions.state is not None else {}
-    with ctx.browser(base_url=settings.policy_admin_url, **options) as page:
+    with ctx.browser(base_url=settings.policy_admin_url, trace=trace, **options) as page:
         yield PolicyAdmin(page, settings.robot_user, settings.robot_password.get_secret_value(), sessions)

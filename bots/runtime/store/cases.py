@@ -11,9 +11,19 @@ from sqlalchemy.engine import Connection
 
 from bots.runtime import schema as t
 from bots.runtime.errors import InvalidTransition, NotFound, StaleVersion
-from bots.runtime.models import Case, WorkItem
+from bots.runtime.models import (
+    AUTHORITY_KEY,
+    Case,
+    ClerkAuthority,
+    Mail,
+    Resolution,
+    ResolutionOutcome,
+    WorkItem,
+)
+from bots.runtime.privacy import mask_text
+from bots.runtime.resolutions import CLERK_REJECTED
 from bots.runtime.states import CaseStatus, Status, check_case_transition
-from bots.runtime.store import events, rows, transitions
+from bots.runtime.store import events, outbox, rows, transitions
 from bots.runtime.store.engine import StoreBase
 
 _INBOX_ORDER = (t.cases.c.due_at, t.cases.c.id)
@@ -100,9 +110,11 @@ def update(
     actor: str,
     reason: str,
     now: datetime,
+    detail: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
-    """Change a case at the version it was read; checked against the case transitions, and logged."""
+    """Change a case at the version it was read; checked against the case transitions, and logged (with
+    `detail` in the event)."""
     check_case_transition(case.status, to)
     n = conn.execute(
         sa.update(t.cases)
@@ -111,7 +123,7 @@ def update(
     ).rowcount
     if n != 1:
         raise StaleVersion(f"case {case.id} was changed by someone else")
-    events.record(conn, "case", case.id, case.queue, case.status, to, actor, reason, now)
+    events.record(conn, "case", case.id, case.queue, case.status, to, actor, reason, now, detail)
 
 
 def close_for_item(conn: Connection, item_id: int, actor: str, resolution: str, now: datetime) -> None:
@@ -168,44 +180,59 @@ class CaseStore(StoreBase):
             return load(conn, case_id)
 
     def resolve_case(
-        self, case_id: int, clerk: str, decision: Status, resolution: str
+        self,
+        case_id: int,
+        clerk: str,
+        resolution: Resolution,
+        note: str = "",
+        *,
+        notice: Mail | None = None,
     ) -> tuple[Case, WorkItem]:
-        """A clerk decides: the item is done, rejected, or goes back to the bot (pending)."""
-        if decision not in (Status.DONE, Status.REJECTED, Status.PENDING):
-            raise InvalidTransition(f"a clerk cannot decide {decision}")
-        if not resolution.strip():
-            raise ValueError("a resolution needs text")
+        """A clerk decides with one of the resolutions the case's bot offers (`resolutions.decide` finds it
+        by its code), in one transaction: the case is resolved (its resolution's code; the clerk's note
+        becomes a note of the case), the item is done, rejected (the note is its customer message, `notice`
+        goes to the outbox) or pending again with its attempts reset and, for a resolution with authority,
+        the clerk's authority for that run; the events name the clerk and the resolution."""
+        if not isinstance(resolution, Resolution):
+            raise TypeError(f"resolve_case takes a Resolution (bots.runtime.resolutions), not {resolution!r}")
+        note = note.strip()
+        if resolution.needs_note and not note:
+            raise ValueError(f"resolution {resolution.code!r} needs a note")
         now = self.now()
         with self._write() as conn:
             case = load(conn, case_id)
             if case.status == CaseStatus.CLAIMED and case.assignee != clerk:
                 raise InvalidTransition(f"case {case_id} is claimed by {case.assignee}")
-            if transitions.item_row(conn, case.item_id).status != Status.HANDED_OFF.value:
+            item = transitions.item_row(conn, case.item_id)
+            if item.status != Status.HANDED_OFF.value:
                 raise InvalidTransition(f"item {case.item_id} no longer waits for case {case_id}")
             update(
                 conn,
                 case,
                 CaseStatus.RESOLVED,
                 clerk,
-                f"resolved: {decision}",
+                f"resolved: {resolution.code}",
                 now,
+                _decision(resolution, mask_text(note), case.item_id),
                 assignee=clerk,
-                resolution=resolution,
+                resolution=resolution.code,
             )
-            values: dict[str, Any] = {}
-            if decision == Status.REJECTED:
-                values["error"] = {
-                    "kind": "reject",
-                    "code": "clerk_rejected",
-                    "message": resolution,
-                    "traceback": None,
-                }
-            if decision == Status.PENDING:
-                values["attempts"] = 0
-                values["redispatch_at"] = now  # back to the bot at housekeeping's next round
+            if note:  # kept as the clerk wrote it, like every case note; the views mask it
+                conn.execute(sa.insert(t.case_notes).values(case_id=case_id, at=now, author=clerk, text=note))
+            authority = (
+                ClerkAuthority(clerk, case_id, resolution.code, now) if resolution.with_authority else None
+            )
             row = transitions.transition(
-                conn, case.item_id, decision, clerk, f"case {case_id}: {resolution}", now, values=values
+                conn,
+                case.item_id,
+                resolution.status,
+                clerk,
+                f"case {case_id}: {resolution.code}" + (f" ({mask_text(note)})" if note else ""),
+                now,
+                values=_item_values(resolution, mask_text(note), authority, item.progress or {}, now),
             )
+            if notice is not None:
+                outbox.add(conn, notice, now)
             return load(conn, case_id), rows.item(row)
 
     def _case_change(self, case_id: int, to: CaseStatus, actor: str, reason: str, **values: Any) -> Case:
@@ -216,3 +243,37 @@ class CaseStore(StoreBase):
                 return case
             update(conn, case, to, actor, reason, now, **values)
             return load(conn, case_id)
+
+
+def _decision(resolution: Resolution, note: str, item_id: int) -> dict[str, Any]:
+    """What the case's event keeps of the clerk's decision."""
+    return {
+        "item_id": item_id,
+        "resolution": resolution.code,
+        "outcome": resolution.outcome.value,
+        "with_authority": resolution.with_authority,
+        "note": note,
+    }
+
+
+def _item_values(
+    resolution: Resolution,
+    note: str,
+    authority: ClerkAuthority | None,
+    progress: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of the item besides its state, after the clerk's decision. A rerun keeps the item's
+    checkpoints; only the authority it carries is the new decision's (or none)."""
+    if resolution.outcome == ResolutionOutcome.REJECTED:
+        return {
+            "error": {"kind": "reject", "code": CLERK_REJECTED, "message": note, "traceback": None},
+            "result": {"customer_message": note},
+        }
+    if resolution.outcome == ResolutionOutcome.DONE:
+        return {}
+    progress = {k: v for k, v in progress.items() if k != AUTHORITY_KEY}
+    if authority is not None:
+        progress[AUTHORITY_KEY] = authority.as_json()
+    # back to the bot at housekeeping's next round, with all its attempts
+    return {"attempts": 0, "redispatch_at": now, "progress": progress}

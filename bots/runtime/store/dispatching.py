@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bots.runtime import schema as t
-from bots.runtime.models import WorkItem
+from bots.runtime.models import AUTHORITY_KEY, WorkItem
 from bots.runtime.states import Status
 from bots.runtime.store import events, rows
 from bots.runtime.store.engine import StoreBase
@@ -107,6 +107,16 @@ class DispatchStore(StoreBase):
                 ).one_or_none()
                 if row is None:
                     continue  # its worker ended the run just now
+                if to == Status.FAILED and AUTHORITY_KEY in (row.progress or {}):
+                    # a failed run ends the clerk's authority it ran under (runs.py); the row is ours
+                    # now (failed: no worker writes its checkpoints any more), so its copy is current
+                    progress = {k: v for k, v in row.progress.items() if k != AUTHORITY_KEY}
+                    row = conn.execute(
+                        sa.update(t.items)
+                        .where(t.items.c.id == item_id)
+                        .values(progress=progress)
+                        .returning(t.items)
+                    ).one()
                 reason = f"lease of {owner} expired" + ("; no attempts left" if exhausted else "")
                 events.record(conn, "item", item_id, row.queue, Status.RUNNING, to, SYSTEM_ACTOR, reason, now)
                 reaped.append(rows.item(row))

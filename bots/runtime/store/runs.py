@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bots.runtime import schema as t
 from bots.runtime.errors import InvalidTransition, StaleVersion
-from bots.runtime.models import Artifact, Case, ItemError, Mail, WorkItem
+from bots.runtime.models import AUTHORITY_ENDS, AUTHORITY_KEY, Artifact, Case, ItemError, Mail, WorkItem
 from bots.runtime.states import DeferReason, Status
 from bots.runtime.store import artifacts, cases, events, outbox, queues, rows, transitions
 from bots.runtime.store.artifacts import NewFile
@@ -74,7 +74,20 @@ def _end_values(
         values["breaker_trial"] = False
     if status == Status.PENDING:
         values["redispatch_at"] = None  # given back (a worker stopping): housekeeping sends it at once
+    if status in AUTHORITY_ENDS and AUTHORITY_KEY in item.progress:
+        # A clerk's authority is for the run that carries out their decision: it ends with that run, in
+        # the same transaction (a later hand-off needs a new decision). The holder's copy of the
+        # checkpoints is the stored one: only the holder writes them while it holds the lease.
+        values["progress"] = {k: v for k, v in item.progress.items() if k != AUTHORITY_KEY}
     return values
+
+
+def _end_detail(item: WorkItem, status: Status, error: ItemError | None) -> dict[str, Any] | None:
+    """What the event of the run's end keeps: its error, and the clerk's authority it ended under."""
+    detail = _error_detail(error)
+    if status in AUTHORITY_ENDS and AUTHORITY_KEY in item.progress:
+        detail = {**(detail or {}), AUTHORITY_KEY: item.progress[AUTHORITY_KEY]}
+    return detail
 
 
 def _error_json(error: ItemError) -> dict[str, Any]:
@@ -181,7 +194,19 @@ class RunStore(StoreBase):
             ]
             progress = dict(row.progress or {})
             progress[key] = value(stored) if callable(value) else value
-            conn.execute(sa.update(t.items).where(t.items.c.id == item_id).values(progress=progress))
+            # still held when written: a lease reaped since the read must not get a stale copy back
+            # (on PostgreSQL the read takes no lock)
+            n = conn.execute(
+                sa.update(t.items)
+                .where(
+                    t.items.c.id == item_id,
+                    t.items.c.status == Status.RUNNING.value,
+                    t.items.c.lease_owner == owner,
+                )
+                .values(progress=progress)
+            ).rowcount
+            if n != 1:
+                raise StaleVersion(f"item {item_id} is no longer held by {owner}")
         return stored
 
     def finish(
@@ -215,7 +240,7 @@ class RunStore(StoreBase):
                 _holder(item),
                 _end_values(item, status, result, error, not_before, defer_reason),
                 refund_attempt=refund_attempt,
-                detail=_error_detail(error),
+                detail=_end_detail(item, status, error),
             )
             if status == Status.DONE:
                 queues.reset_error_run(conn, item.queue)
@@ -248,6 +273,7 @@ class RunStore(StoreBase):
                 now,
                 _holder(item),
                 _end_values(item, Status.HANDED_OFF, result, None, None, None),
+                detail=_end_detail(item, Status.HANDED_OFF, None),
             )
             case = cases.open_case(conn, item, unit, reason_code, note, now + case_due, actor, now)
             if notice is not None:
