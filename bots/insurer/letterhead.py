@@ -4,6 +4,7 @@ it sends (certificates, letters, cover sheets)."""
 from __future__ import annotations
 
 import io
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -236,7 +237,21 @@ def render_document(
 def render_pages(
     story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
 ) -> tuple[bytes, int]:
-    """render_document, and how many pages it took (a layout may choose another arrangement then)."""
+    """render_document, and how many pages it took (a layout may choose another arrangement then).
+
+    One document at a time per process: reportlab's embedded TrueType fonts keep their subsetting state in the
+    shared font object, so two threads rendering at once (a worker's threads pool) corrupt each other's
+    subsets (an IndexError in makeSubset). Rendering holds the GIL anyway; the lock costs no parallelism."""
+    with _RENDERING:
+        return _render_pages(story, insurer, info, footer_right)
+
+
+_RENDERING = threading.Lock()
+
+
+def _render_pages(
+    story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
+) -> tuple[bytes, int]:
     register_fonts()
     out = io.BytesIO()
     doc = BaseDocTemplate(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import PageBreak, Paragraph
@@ -75,3 +77,31 @@ def test_every_page_says_which_of_how_many() -> None:
     for number, text in enumerate(texts, 1):
         assert f"Seite {number} von 3" in text and "Nr. 1" in text and default_insurer().name in text
     assert pdf == three_pages()  # the same bytes for the same input, counting or not
+
+
+def many_glyphs(n: int) -> bytes:
+    """A document whose font subset differs by `n` (each thread embeds other glyphs)."""
+    style = house_styles()["base"]
+    text = " ".join(
+        chr(c)
+        for c in range(0x100 + n * 40, 0x100 + n * 40 + 40)
+        if pdfmetrics.stringWidth(chr(c), style.fontName, 9)
+    )
+    story = [Paragraph(f"Dokument {n}: {text} Łucja Öztürk-Şahin", style) for _ in range(30)]
+    info = DocumentInfo("Test", "Test", "de-DE", "Beispiel")
+    return render_document(story, default_insurer(), info, lambda page, pages: (f"Seite {page} von {pages}",))
+
+
+def test_documents_rendered_by_several_threads_at_once_are_each_whole() -> None:
+    """A worker's threads pool renders letters and certificates at the same time: the shared font objects must
+    not mix their subsets (without the render lock: IndexError in reportlab's makeSubset, or wrong glyphs)."""
+    alone = {n: many_glyphs(n) for n in range(6)}
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often, as under load
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            for _ in range(5):
+                together = dict(zip(alone, pool.map(many_glyphs, alone), strict=True))
+                assert together == alone
+    finally:
+        sys.setswitchinterval(interval)
