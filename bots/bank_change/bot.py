@@ -49,6 +49,11 @@ class BankChangeBot(Bot):
     # "apply anyway" overrules the critical processes for that run only (ctx.clerk_authority)
     resolutions = (APPLY_ANYWAY, REJECT, DONE_MANUALLY)
 
+    def __init__(self, settings: InsurerSettings | None = None) -> None:
+        self.settings = settings or InsurerSettings()
+        self.postfach = Postfach(self.settings)
+        self.notices = CustomerNotices(self.settings)
+
     def router(self) -> APIRouter:
         """`GET /v1/iban/{iban}`: the IBAN check for the portal's form, answered 200 whether the IBAN is
         valid or not. The bank registries are loaded here, before the first customer types."""
@@ -69,11 +74,6 @@ class BankChangeBot(Bot):
             return JSONResponse(check_iban(iban).model_dump(mode="json"))
 
         return router
-
-    def __init__(self, settings: InsurerSettings | None = None) -> None:
-        self.settings = settings or InsurerSettings()
-        self.postfach = Postfach(self.settings)
-        self.notices = CustomerNotices(self.settings)
 
     def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
         what = request_label(item.payload)
