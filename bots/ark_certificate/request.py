@@ -18,6 +18,8 @@ _POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
 # What the schema states (/openapi.json): the rules above as a client must follow them. Values the
 # validators normalise (lower case, surrounding blanks) are accepted too, but not advertised.
 POLICY_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
+# Not blank, no control characters (a NUL could not be stored): enforced and stated in the schema.
+CUSTOMER_ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class ArkRequest(BaseModel):
@@ -25,10 +27,11 @@ class ArkRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="the portal's customer number",
+    customer_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=CUSTOMER_ID_PATTERN)
+    ] = Field(
+        description="the portal's customer number: not blank, no control characters",
         examples=["K100001"],
-        json_schema_extra={"pattern": r"\S"},  # blanks alone are stripped to nothing
     )
     policy_number: Annotated[str, StringConstraints(min_length=1, max_length=40, to_upper=True)] = Field(
         description="an ARK policy of the customer: letters, digits, spaces, '.', '/' and '-'",
