@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from bots.insurer.fields import CustomerId, PolicyNumber
 from bots.runtime.fields import COUNTRY_CODES, CountryCode, IsoDate
 
 Language = Literal["de", "en", "es", "fr"]
 LANGUAGES: tuple[Language, ...] = ("de", "en", "es", "fr")
 __all__ = ["COUNTRY_CODES", "LANGUAGES", "ArkRequest", "Language"]
-
-_POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
-# What the schema states (/openapi.json): the rules above as a client must follow them. Values the
-# validators normalise (lower case, surrounding blanks) are accepted too, but not advertised.
-POLICY_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
-# Not blank, no control characters (a NUL could not be stored): enforced and stated in the schema.
-CUSTOMER_ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class ArkRequest(BaseModel):
@@ -27,16 +20,12 @@ class ArkRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    customer_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=CUSTOMER_ID_PATTERN)
-    ] = Field(
-        description="the portal's customer number: not blank, no control characters",
-        examples=["K100001"],
+    customer_id: CustomerId = Field(
+        description="the portal's customer number: not blank, no control characters", examples=["K100001"]
     )
-    policy_number: Annotated[str, StringConstraints(min_length=1, max_length=40, to_upper=True)] = Field(
+    policy_number: PolicyNumber = Field(
         description="an ARK policy of the customer: letters, digits, spaces, '.', '/' and '-'",
         examples=["ARK-4711-0001"],
-        json_schema_extra={"pattern": POLICY_NUMBER_PATTERN},
     )
     travel_start: IsoDate = Field(description="first day of the trip (YYYY-MM-DD)", examples=["2027-03-01"])
     travel_end: IsoDate = Field(
@@ -50,13 +39,6 @@ class ArkRequest(BaseModel):
         examples=[["de", "en"]],
         json_schema_extra={"uniqueItems": True},
     )
-
-    @field_validator("policy_number")
-    @classmethod
-    def _policy_number_shape(cls, value: str) -> str:
-        if not _POLICY_NUMBER.fullmatch(value):
-            raise ValueError("policy number may contain only letters, digits, spaces, '.', '/' and '-'")
-        return value
 
     @field_validator("languages", mode="before")
     @classmethod

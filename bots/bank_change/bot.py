@@ -76,11 +76,7 @@ class BankChangeBot(Bot):
         return router
 
     def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail:
-        what = request_label(item.payload)
-        customer = item.customer_id or str(item.payload.get("customer_id", ""))
-        if isinstance(outcome, Reject):
-            return self.notices.refused(customer, what, item.created_at, outcome.customer_message)
-        return self.notices.with_clerk(customer, what, item.created_at, outcome.unit, self.case_sla.days)
+        return self.notices.about(item, request_label(item.payload), outcome, self.case_sla.days)
 
     def demo(self) -> DemoScenario:
         from bots.bank_change.demo import BankChangeDemo

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Literal
+from typing import Literal, get_args
 
 from babel import Locale
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,15 +46,7 @@ Reason = Literal[
     "checksum",
     "unknown_bank",
 ]
-REASONS: tuple[Reason, ...] = (
-    "invalid_characters",
-    "unknown_country",
-    "not_sepa",
-    "length",
-    "country_format",
-    "checksum",
-    "unknown_bank",
-)
+REASONS: tuple[Reason, ...] = get_args(Reason)
 
 # SEPA membership is schwifty's `in_sepa_zone` (from SWIFT's IBAN registry), with one correction: the
 # registry gives France's flag to the French territories in the Pacific that use France's IBAN format, but

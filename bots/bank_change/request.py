@@ -8,27 +8,22 @@ case).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from bots.bank_change.iban import REASONS, check_iban
+from bots.insurer.fields import CustomerId, PolicyNumber
 
 Role = Literal["debit", "credit"]
 ROLES: tuple[Role, ...] = ("debit", "credit")
 MAX_POLICIES = 20
 __all__ = ["MAX_POLICIES", "ROLES", "BankChangeRequest", "PolicyChoice", "Role"]
 
-# The insurer's policy numbers, as the ARK request states them (bots do not import each other).
-_POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
-POLICY_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
 # What the schema states of an IBAN: the compact form a client should send. Blanks and lower case are
 # accepted too (the portal passes on what the customer typed) but not advertised, as in the ARK request.
 IBAN_PATTERN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
-# Not blank, no control characters (a NUL could not be stored): enforced and stated in the schema.
-CUSTOMER_ID_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 MAX_IBAN_INPUT = 64  # the longest IBAN has 34 characters; room for blanks between its groups
 
 
@@ -37,10 +32,9 @@ class PolicyChoice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    policy_number: Annotated[str, StringConstraints(min_length=1, max_length=40, to_upper=True)] = Field(
+    policy_number: PolicyNumber = Field(
         description="a policy of the customer: letters, digits, spaces, '.', '/' and '-'",
         examples=["LV-4713-0001"],
-        json_schema_extra={"pattern": POLICY_NUMBER_PATTERN},
     )
     roles: list[Role] = Field(
         min_length=1,
@@ -50,13 +44,6 @@ class PolicyChoice(BaseModel):
         examples=[["debit", "credit"]],
         json_schema_extra={"uniqueItems": True},
     )
-
-    @field_validator("policy_number")
-    @classmethod
-    def _policy_number_shape(cls, value: str) -> str:
-        if not _POLICY_NUMBER.fullmatch(value):
-            raise ValueError("policy number may contain only letters, digits, spaces, '.', '/' and '-'")
-        return value
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -79,9 +66,7 @@ class BankChangeRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    customer_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=CUSTOMER_ID_PATTERN)
-    ] = Field(description="the portal's customer number", examples=["K100001"])
+    customer_id: CustomerId = Field(description="the portal's customer number", examples=["K100001"])
     iban: Annotated[str, StringConstraints(min_length=1, max_length=MAX_IBAN_INPUT)] = Field(
         description="the new account: an IBAN of a bank in the SEPA area (blanks and lower case are accepted "
         "and removed). Checked as GET /v1/iban/{iban} checks it; an invalid one is refused with 422, the "

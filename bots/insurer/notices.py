@@ -11,7 +11,8 @@ from babel.dates import format_datetime
 from bots.insurer.letterhead import insurer_from_settings
 from bots.insurer.postfach import Postfach
 from bots.insurer.settings import InsurerSettings
-from bots.runtime.models import Mail
+from bots.runtime.errors import HandOff, Reject
+from bots.runtime.models import Mail, WorkItem
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UNITS_DE = {"Kranken": "Krankenversicherung", "Leben": "Lebensversicherung", "Komposit": "Sachversicherung"}
@@ -23,6 +24,14 @@ class CustomerNotices:
     def __init__(self, settings: InsurerSettings) -> None:
         self.postfach = Postfach(settings)
         self.insurer = insurer_from_settings(settings)
+
+    def about(self, item: WorkItem, request: str, outcome: Reject | HandOff, case_days: int) -> Mail:
+        """The message for a request that was refused or went to a clerk (what a bot's `notice` returns);
+        `request` names what was asked for."""
+        customer = item.customer_id or str(item.payload.get("customer_id", ""))
+        if isinstance(outcome, Reject):
+            return self.refused(customer, request, item.created_at, outcome.customer_message)
+        return self.with_clerk(customer, request, item.created_at, outcome.unit, case_days)
 
     def refused(self, customer_id: str, request: str, submitted: datetime, reason: str) -> Mail:
         """`request` names what was asked for ("Ihre Bescheinigung … für Thailand"); `reason` is the

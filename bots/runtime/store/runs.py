@@ -44,6 +44,15 @@ def _claimed(owner: str, lease: timedelta, now: datetime) -> dict[str, Any]:
     }
 
 
+def _held_by(item_id: int, owner: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The item is running under `owner`'s lease."""
+    return (
+        t.items.c.id == item_id,
+        t.items.c.status == Status.RUNNING.value,
+        t.items.c.lease_owner == owner,
+    )
+
+
 def _holder(item: WorkItem) -> str:
     if item.lease_owner is None:
         raise StaleVersion(f"item {item.id} is not held by a worker; only a held run can end")
@@ -164,13 +173,7 @@ class RunStore(StoreBase):
         now = self.now()
         with self._write() as conn:
             n = conn.execute(
-                sa.update(t.items)
-                .where(
-                    t.items.c.id == item_id,
-                    t.items.c.status == Status.RUNNING.value,
-                    t.items.c.lease_owner == owner,
-                )
-                .values(lease_expires=now + lease)
+                sa.update(t.items).where(*_held_by(item_id, owner)).values(lease_expires=now + lease)
             ).rowcount
         return bool(n)
 
@@ -197,13 +200,7 @@ class RunStore(StoreBase):
             # still held when written: a lease reaped since the read must not get a stale copy back
             # (on PostgreSQL the read takes no lock)
             n = conn.execute(
-                sa.update(t.items)
-                .where(
-                    t.items.c.id == item_id,
-                    t.items.c.status == Status.RUNNING.value,
-                    t.items.c.lease_owner == owner,
-                )
-                .values(progress=progress)
+                sa.update(t.items).where(*_held_by(item_id, owner)).values(progress=progress)
             ).rowcount
             if n != 1:
                 raise StaleVersion(f"item {item_id} is no longer held by {owner}")
