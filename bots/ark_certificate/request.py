@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from bots.insurer.fields import CustomerId, PolicyNumber
+from bots.insurer.fields import CustomerId, Distinct, LowerCase, PolicyNumber
 from bots.runtime.fields import COUNTRY_CODES, CountryCode, IsoDate
 
 Language = Literal["de", "en", "es", "fr"]
@@ -32,27 +32,13 @@ class ArkRequest(BaseModel):
         description="last day of the trip (YYYY-MM-DD), not before travel_start", examples=["2027-03-10"]
     )
     country: CountryCode = Field(description="destination, ISO 3166-1 alpha-2, e.g. TH", examples=["TH"])
-    languages: list[Language] = Field(
+    languages: Annotated[list[Language], LowerCase, Distinct] = Field(
         min_length=1,
         max_length=4,
         description="one certificate in each of these languages",
         examples=[["de", "en"]],
         json_schema_extra={"uniqueItems": True},
     )
-
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _normalise_languages(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            return [v.strip().lower() if isinstance(v, str) else v for v in value]
-        return value
-
-    @field_validator("languages")
-    @classmethod
-    def _distinct_languages(cls, value: list[Language]) -> list[Language]:
-        if len(set(value)) != len(value):
-            raise ValueError("languages must not repeat")
-        return value
 
     @field_validator("travel_end")
     @classmethod

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic_core import PydanticCustomError
 
 from bots.bank_change.iban import REASONS, check_iban
-from bots.insurer.fields import CustomerId, PolicyNumber
+from bots.insurer.fields import CustomerId, Distinct, LowerCase, PolicyNumber
 
 Role = Literal["debit", "credit"]
 ROLES: tuple[Role, ...] = ("debit", "credit")
@@ -36,7 +36,7 @@ class PolicyChoice(BaseModel):
         description="a policy of the customer: letters, digits, spaces, '.', '/' and '-'",
         examples=["LV-4713-0001"],
     )
-    roles: list[Role] = Field(
+    roles: Annotated[list[Role], LowerCase, Distinct] = Field(
         min_length=1,
         max_length=2,
         description="the account the IBAN becomes: 'debit' (the premiums are collected from it), "
@@ -44,20 +44,6 @@ class PolicyChoice(BaseModel):
         examples=[["debit", "credit"]],
         json_schema_extra={"uniqueItems": True},
     )
-
-    @field_validator("roles", mode="before")
-    @classmethod
-    def _normalise_roles(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            return [v.strip().lower() if isinstance(v, str) else v for v in value]
-        return value
-
-    @field_validator("roles")
-    @classmethod
-    def _distinct_roles(cls, value: list[Role]) -> list[Role]:
-        if len(set(value)) != len(value):
-            raise ValueError("roles must not repeat")
-        return value
 
 
 class BankChangeRequest(BaseModel):

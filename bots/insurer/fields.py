@@ -4,9 +4,10 @@ insurer's policy numbers, as strict as the portal's form and stated in the schem
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Hashable
+from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 _POLICY_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 ./-]*")
 # What the schema states (/openapi.json): the rule as a client must follow it. Lower case and surrounding
@@ -32,3 +33,25 @@ PolicyNumber = Annotated[
     Field(json_schema_extra={"pattern": POLICY_NUMBER_PATTERN}),
 ]
 """A policy number: letters, digits, spaces, '.', '/' and '-'; upper-cased."""
+
+
+_Code = TypeVar("_Code", bound=Hashable)
+
+
+def _lower_case_items(value: object) -> object:
+    """Each string of a list stripped and lower-cased, before the item type is checked ('DE ' → 'de')."""
+    if isinstance(value, list | tuple):
+        return [v.strip().lower() if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _distinct(value: list[_Code]) -> list[_Code]:
+    if len(set(value)) != len(value):
+        raise ValueError("the values must not repeat")
+    return value
+
+
+LowerCase = BeforeValidator(_lower_case_items)
+"""For a list of lower-case codes (languages, account roles): the client's case and blanks are forgiven."""
+Distinct = AfterValidator(_distinct)
+"""For a list whose values may each appear once (state it in the schema with `uniqueItems`)."""
