@@ -144,11 +144,23 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
             f"[red]unknown request kind {args.kind!r}; known: {', '.join(b.route for b in registry)}[/red]"
         )
         return 2
-    raw = Path(args.file).read_text() if args.file else args.json
-    if raw is None:
-        err.print("[red]give the request with --json or --file[/red]")
-        return 2
     from pydantic import ValidationError
+
+    uploads: list[Any] = []
+    if args.eml:  # the portal's mail: the same form fields and files as the multipart route
+        from bots.claims_forwarder.eml import eml_request
+
+        try:
+            raw, uploads, key = eml_request(bot, Path(args.eml).read_bytes())
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/red]")
+            return 2
+        args.key = args.key or key
+    else:
+        raw = Path(args.file).read_text() if args.file else args.json
+    if raw is None:
+        err.print("[red]give the request with --json, --file or --eml[/red]")
+        return 2
 
     try:
         model = bot.request_model.model_validate_json(raw)
@@ -161,7 +173,7 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
     configure(settings)
     submitter = Submitter(open_store(settings), CeleryDispatcher(), settings)
     try:
-        item, created = submitter.submit(bot, model, reference=args.key)
+        item, created = submitter.submit(bot, model, reference=args.key, uploads=uploads)
     except FieldInvalid as exc:
         err.print(f"[red]{exc.field}: {exc.message}[/red]")
         return 2
@@ -361,6 +373,7 @@ def parser() -> argparse.ArgumentParser:
     su.add_argument("kind", help="queue or route, e.g. ark-certificates")
     su.add_argument("--json", help="the request as JSON")
     su.add_argument("--file", help="a file with the request as JSON")
+    su.add_argument("--eml", help="claims: the portal's mail (RFC 822) with the receipts attached")
     su.add_argument("--key", help="idempotency key")
     su.set_defaults(fn=cmd_submit)
 

@@ -55,6 +55,10 @@ class CustomerNotices:
         return Mail(self.postfach.address(customer_id), f"Ihre Anfrage ist in Bearbeitung: {request}", body)
 
     def _contact(self) -> str:
+        return self.contact()
+
+    def contact(self) -> str:
+        """How the customer reaches the insurer, and the greeting that ends every message."""
         ins = self.insurer
         return (
             f"Bei Fragen erreichen Sie uns über das Kontaktformular im Kundenportal oder telefonisch unter "

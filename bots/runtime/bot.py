@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +25,18 @@ if TYPE_CHECKING:
     from bots.runtime.store import Upload
 
 ENTRY_POINT_GROUP = "portalbots.bots"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What a multipart bot accepts at the door: the intake refuses more files than `max_files` (400), fewer
+    than `min_files` (422), and a file over `max_file_bytes` or files over `max_total_bytes` together (413),
+    before anything is stored."""
+
+    min_files: int = 0
+    max_files: int = 20
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_total_bytes: int | None = None  # None: only the intake's body limit
 
 
 class Bot(ABC):
@@ -75,6 +88,15 @@ class Bot(ABC):
         name with all its values, in order) and its files. The files themselves are stored as artifacts
         (kind "upload") of the item, in the same transaction as the item."""
         raise NotImplementedError(f"bot {type(self).__name__} takes no multipart requests")
+
+    def upload_limits(self) -> UploadLimits:
+        """Multipart bots: how many files of what size the intake accepts (see UploadLimits)."""
+        return UploadLimits()
+
+    def stored_uploads(self, uploads: list[Upload]) -> list[Upload]:
+        """Multipart bots: the files as they are stored and given to `payload_from_form` (e.g. under safe,
+        distinct names); by default as they came."""
+        return uploads
 
     def notice(self, item: WorkItem, outcome: Reject | HandOff) -> Mail | None:
         """The message that tells the customer their request was refused or handed to a clerk (German, to

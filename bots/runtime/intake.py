@@ -31,7 +31,7 @@ from bots.runtime.api import (
     install_error_handlers,
     token_first_route,
 )
-from bots.runtime.bot import Bot, Registry
+from bots.runtime.bot import Bot, Registry, UploadLimits
 from bots.runtime.errors import (
     ConfigurationError,
     FieldInvalid,
@@ -46,8 +46,8 @@ from bots.runtime.submission import Submitter
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_UPLOADS = 20
+MAX_UPLOAD_BYTES = UploadLimits().max_file_bytes  # the defaults; a bot may set its own (Bot.upload_limits)
+MAX_UPLOADS = UploadLimits().max_files
 MAX_KEY_LENGTH = 200
 MAX_ITEM_ID = 2**31 - 1  # item ids are 32-bit integers in every database
 # Printable ASCII without leading or trailing blanks (HTTP servers strip those anyway).
@@ -113,7 +113,7 @@ BOT_ROUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 MULTIPART_RESPONSES: dict[int | str, dict[str, Any]] = {
     **SUBMIT_RESPONSES,
-    413: {"model": ErrorBody, "description": f"A file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB"},
+    413: {"model": ErrorBody, "description": "A file, or the files together, larger than the route accepts"},
 }
 
 BEARER = HTTPBearer(
@@ -192,6 +192,11 @@ def mount_bot_routes(v1: APIRouter, bot: Bot, router: APIRouter) -> None:
         )
 
 
+def _mib(size: int) -> str:
+    """A byte limit as the error messages state it: '20 MiB', or exact bytes below one MiB."""
+    return f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size} bytes"
+
+
 def _path_shape(path: str) -> str:
     """`/v1/items/{item_id}` and `/v1/items/{id}` are the same route: parameters named alike."""
     return re.sub(r"\{[^}]*\}", "{}", path)
@@ -266,25 +271,47 @@ def create_intake_app(
 
     def multipart_endpoint(bot: Bot) -> Callable[..., Coroutine[Any, Any, JSONResponse]]:
         """An endpoint for multipart/form-data: the bot's form model (FastAPI validates and documents it)
-        and `files`; the bot turns both into the payload its request model validates."""
+        and `files`; the bot turns both into the payload its request model validates. The bot's upload
+        limits are checked before anything is stored."""
+        limits = bot.upload_limits()
+        mib = _mib(limits.max_file_bytes)
 
         async def submit(
             request: Request, form: BaseModel, files: list[UploadFile], idempotency_key: str | None = None
         ) -> JSONResponse:
-            if len(files) > MAX_UPLOADS:
-                raise ApiError(400, "invalid_form", f"at most {MAX_UPLOADS} files may come with a request")
+            if len(files) > limits.max_files:
+                raise ApiError(
+                    400, "invalid_form", f"at most {limits.max_files} files may come with a request"
+                )
+            if len(files) < limits.min_files:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    "the request has invalid fields",
+                    [{"field": "files", "message": f"at least {limits.min_files} file(s) must come with it"}],
+                )
             uploads: list[Upload] = []
+            total = 0
             for upload in files:
-                data = await upload.read(MAX_UPLOAD_BYTES + 1)
-                if len(data) > MAX_UPLOAD_BYTES:
+                data = await upload.read(limits.max_file_bytes + 1)
+                if len(data) > limits.max_file_bytes:
                     raise ApiError(
                         413,
                         "file_too_large",
-                        f"file {upload.filename!r} is larger than {MAX_UPLOAD_BYTES // 2**20} MiB",
+                        f"file {upload.filename!r} is larger than {mib}",
                         [{"field": "files", "message": "file too large"}],
+                    )
+                total += len(data)
+                if limits.max_total_bytes is not None and total > limits.max_total_bytes:
+                    raise ApiError(
+                        413,
+                        "files_too_large",
+                        f"the files together are larger than {_mib(limits.max_total_bytes)}",
+                        [{"field": "files", "message": "files too large together"}],
                     )
                 media_type = upload.content_type or "application/octet-stream"
                 uploads.append(Upload(upload.filename or "unnamed", media_type, data))
+            uploads = bot.stored_uploads(uploads)
             fields: dict[str, list[str]] = {}
             for name, value in (await request.form()).multi_items():  # parsed once, by FastAPI
                 if isinstance(value, str):
@@ -301,6 +328,7 @@ def create_intake_app(
             return await run_in_threadpool(accept, bot, model, idempotency_key, uploads)
 
         form_model = bot.form_model or bot.request_model
+        together = f", {_mib(limits.max_total_bytes)} together" if limits.max_total_bytes is not None else ""
         submit.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [
                 inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
@@ -312,12 +340,14 @@ def create_intake_app(
                 inspect.Parameter(
                     "files",
                     inspect.Parameter.KEYWORD_ONLY,
-                    default=[],
+                    # required when the bot wants files: the schema says so, not only the 422
+                    **({"default": []} if limits.min_files == 0 else {}),
                     annotation=Annotated[
                         list[UploadFile],
                         File(
-                            description=f"The documents: at most {MAX_UPLOADS} files of at most "
-                            f"{MAX_UPLOAD_BYTES // 2**20} MiB each, stored with the item"
+                            description=f"The documents: {limits.min_files} to {limits.max_files} files of at "
+                            f"most {mib} each{together}, stored with the item",
+                            json_schema_extra={"minItems": limits.min_files, "maxItems": limits.max_files},
                         ),
                     ],
                 ),

@@ -30,7 +30,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "wartet bis Montag" in output
     assert "1 erst später versichert" in output and "Geltungsbereich" in output
     # every refused request reached its customer's Postfach as a message of its own
-    assert output.count("Ihre Anfrage: Bescheinigung") == output.count("abgelehnt") >= 3
+    assert output.count("Ihre Anfrage: ") == output.count("abgelehnt") >= 3
+    # claims: two submissions forwarded (one to two departments), one refused for its broken photo
+    assert output.count("Ihre Belege sind bei uns eingegangen") == 2 and "Voll: KV-" in output
+    assert output.count("Ihre Anfrage: Ihre Belege") == 1
     pdfs = sorted((tmp_path / "var" / "demo" / "postfach").rglob("*.pdf"))
     certificates = [p for p in pdfs if p.name.startswith("ARK-")]
     letters = [p for p in pdfs if p.name.startswith("Bestaetigung-Bankverbindung")]
