@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bots import cli_cases
+from bots import cli_cases, cli_console, cli_operators
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.errors import (
@@ -391,6 +391,8 @@ def parser() -> argparse.ArgumentParser:
     it.set_defaults(fn=cmd_items)
 
     cli_cases.add_parser(sub, cmd_cases)
+    cli_console.add_parser(sub)
+    cli_operators.add_parser(sub)
 
     a = sub.add_parser("artifacts", help="export an item's artifacts")
     a_sub = a.add_subparsers(dest="action", required=True)

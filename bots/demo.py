@@ -184,6 +184,7 @@ class Phases:
         for sub in night:
             _submit(self.portal, sub)
         _wait(self.store, night, lambda i: i.status == Status.DEFERRED, "zurückgestellt bis zur Servicezeit")
+        self.store.record_backlog()  # the console's backlog chart shows the night
         for sub in night:
             if sub.item_id is not None:
                 item = self.store.get(sub.item_id)
@@ -197,8 +198,10 @@ class Phases:
         return [*weekday, replay, *night]
 
     def housekeeping(self) -> None:
-        """One round of what `portalbots beat` does every 10 s: release what is due, send the outbox."""
+        """One round of what `portalbots beat` does: release what is due, send the outbox, and a snapshot of
+        the backlog for the console's chart."""
         done = tick(self.store, self.dispatcher, mailer=self.mailer)
+        self.store.record_backlog()
         if done["released"] or done["mailed"]:
             out.print(f"  Wartung: {done['released']} zurückgestellte Aufträge freigegeben, "
                       f"{done['mailed']} Nachrichten an Kunden ins Postfach versandt.")  # fmt: skip

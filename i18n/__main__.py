@@ -15,7 +15,7 @@ TEMPLATE = CATALOG_DIR / f"{DOMAIN}.pot"
 
 
 def extract(output: Path = TEMPLATE) -> None:
-    """Collect the msgids of bots/ into the template i18n/portalbots.pot (or `output`)."""
+    """Collect the msgids of bots/ and console/ into the template i18n/portalbots.pot (or `output`)."""
     _pybabel(
         "extract",
         "--mapping-file", str(CATALOG_DIR / "babel.cfg"),
@@ -26,6 +26,7 @@ def extract(output: Path = TEMPLATE) -> None:
         "--add-location", "file",
         "--sort-by-file",
         "bots",
+        "console",
     )  # fmt: skip
 
 

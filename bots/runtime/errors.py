@@ -85,3 +85,7 @@ class StoreUnavailable(RuntimeProblem):
 
 class UnknownResolution(RuntimeProblem):
     """The case's bot offers no resolution of that code."""
+
+
+class OperatorExists(RuntimeProblem):
+    """An operator of that name exists already (or, for the first-run setup, any operator does)."""

@@ -40,6 +40,7 @@ from bots.runtime.errors import (
 )
 from bots.runtime.item_view import portal_view
 from bots.runtime.maintenance import Dispatcher
+from bots.runtime.ops_api import ops_router
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store, Upload
 from bots.runtime.submission import Submitter
@@ -393,6 +394,8 @@ def create_intake_app(
         if own is not None:
             mount_bot_routes(v1, bot, own)
     app.include_router(v1)
+    # the operator API beside the intake, signed in by operators' tokens, not the portal's
+    app.include_router(ops_router(store, registry, settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -200,3 +200,40 @@ class BacklogPoint:
     status: str
     reason: str | None
     count: int
+
+
+class Role(StrEnum):
+    """What an operator may do: a supervisor everything, a clerk the cases of their units."""
+
+    SUPERVISOR = "supervisor"
+    CLERK = "clerk"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A person who signs in to the operator API (the console)."""
+
+    name: str
+    role: Role
+    units: tuple[str, ...] = ()  # a clerk's business units, e.g. ("Kranken",); a supervisor sees all
+    disabled: bool = False
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
+
+    def may_see_unit(self, unit: str) -> bool:
+        return self.is_supervisor or unit in self.units
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role.value, "units": list(self.units)}
+
+
+@dataclass(frozen=True)
+class OperatorAccount:
+    """An operator with what signing in needs: the password's hash and the count of failures in a row."""
+
+    operator: Operator
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None

@@ -49,6 +49,9 @@ items = sa.Table(
     sa.Index("ix_work_items_status_not_before", "status", "not_before"),
     sa.Index("ix_work_items_lease", "status", "lease_expires"),
     sa.Index("ix_work_items_redispatch", "status", "redispatch_at"),
+    # the operators' item list: newest first (keyset on id) within a status or a customer
+    sa.Index("ix_work_items_status_id", "status", "id"),
+    sa.Index("ix_work_items_customer_id", "customer_id", "id"),
 )
 
 events = sa.Table(
@@ -65,6 +68,8 @@ events = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
     sa.Index("ix_events_subject", "subject", "subject_id", "id"),
+    # the operators' figures: items done today, throughput of the last hours
+    sa.Index("ix_events_to_state_at", "to_state", "at"),
 )
 
 cases = sa.Table(
@@ -85,6 +90,8 @@ cases = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index("ix_cases_unit_status", "unit", "status"),
     sa.Index("ix_cases_item_id", "item_id"),
+    # the clerks' inbox: keyset paging by due date, then id
+    sa.Index("ix_cases_due_at_id", "due_at", "id"),
 )
 
 case_notes = sa.Table(
@@ -157,4 +164,30 @@ backlog_snapshots = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reason", sa.String(32)),
     sa.Column("count", sa.Integer, nullable=False),
+)
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("units", sa.JSON, nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, salted; never the password
+    # failed sign-ins in a row, and until when further attempts are refused
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", Timestamp),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+operator_tokens = sa.Table(
+    "operator_tokens",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),  # of the token; the token itself is never stored
+    sa.Column("operator", sa.String(64), sa.ForeignKey("operators.name"), nullable=False, index=True),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
 )

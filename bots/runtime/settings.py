@@ -83,6 +83,28 @@ class Settings(BaseSettings):
     worker_stop_grace_seconds: float = Field(
         default=5.0, description="when a worker is asked to stop, how long a running step may still take"
     )
+    ops_token_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description="how long an operator's sign-in token is valid (the console signs in again)",
+    )
+    ops_login_free_failures: int = Field(
+        default=5, ge=1, description="wrong passwords in a row for a name before sign-ins are slowed down"
+    )
+    ops_login_first_lock_seconds: float = Field(
+        default=2.0, gt=0, description="the first wait after that; it doubles with every further failure"
+    )
+    ops_login_max_lock_seconds: float = Field(default=900.0, gt=0, description="the longest wait")
+    # argon2id cost of operators' password hashes (argon2-cffi's defaults; tests pass cheap ones)
+    ops_argon2_time_cost: int = Field(default=3, ge=1)
+    ops_argon2_memory_kib: int = Field(default=65536, ge=8)
+    ops_argon2_parallelism: int = Field(default=4, ge=1)
+    ops_throughput_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="the backlog's throughput is measured over the open time of this many past hours",
+    )
+
     chromium_path: str = "/usr/bin/chromium"
     browser_headless: bool = True
     browser_timeout_ms: float = 15_000.0

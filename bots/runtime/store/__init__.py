@@ -13,12 +13,14 @@ from bots.runtime.store.cases import CaseStore
 from bots.runtime.store.dispatching import DispatchStore
 from bots.runtime.store.engine import make_engine
 from bots.runtime.store.events import SYSTEM_ACTOR, EventStore
-from bots.runtime.store.items import ItemStore, request_hash
+from bots.runtime.store.items import ItemFilter, ItemStore, request_hash
+from bots.runtime.store.operators import OperatorStore
 from bots.runtime.store.outbox import OutboxStore
+from bots.runtime.store.overview import OverviewStore
 from bots.runtime.store.queues import QueueStore
 from bots.runtime.store.runs import RunStore
 
-__all__ = ["SYSTEM_ACTOR", "Store", "Upload", "make_engine", "request_hash"]
+__all__ = ["SYSTEM_ACTOR", "ItemFilter", "Store", "Upload", "make_engine", "request_hash"]
 
 
 class Store(
@@ -31,5 +33,7 @@ class Store(
     EventStore,
     BacklogStore,
     OutboxStore,
+    OperatorStore,
+    OverviewStore,
 ):
     """Every read and write of the runtime's tables goes through here."""

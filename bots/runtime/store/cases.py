@@ -154,6 +154,38 @@ class CaseStore(StoreBase):
         with self._read() as conn:
             return load_all(conn, *where, limit=limit)
 
+    def case_page(
+        self,
+        *,
+        units: Sequence[str] | None = None,
+        statuses: Sequence[CaseStatus] = (),
+        queue: str | None = None,
+        after: tuple[datetime | None, int] | None = None,
+        limit: int = 100,
+    ) -> list[Case]:
+        """Cases by due date (none last), then id, after the key `after` (due date, id) of the previous
+        page: a keyset page, never an OFFSET."""
+        c = t.cases.c
+        where: list[sa.ColumnElement[bool]] = []
+        if units is not None:
+            where.append(c.unit.in_(list(units)))
+        if statuses:
+            where.append(c.status.in_([s.value for s in statuses]))
+        if queue:
+            where.append(c.queue == queue)
+        if after is not None:
+            due, case_id = after
+            if due is None:
+                where.append(sa.and_(c.due_at.is_(None), c.id > case_id))
+            else:
+                where.append(
+                    sa.or_(c.due_at > due, sa.and_(c.due_at == due, c.id > case_id), c.due_at.is_(None))
+                )
+        page = sa.select(c.id).where(*where).order_by(c.due_at.asc().nulls_last(), c.id.asc()).limit(limit)
+        with self._read() as conn:
+            found = load_all(conn, c.id.in_(page.scalar_subquery()))
+        return sorted(found, key=page_key)
+
     def get_case(self, case_id: int) -> Case:
         with self._read() as conn:
             return load(conn, case_id)
@@ -243,6 +275,11 @@ class CaseStore(StoreBase):
                 return case
             update(conn, case, to, actor, reason, now, **values)
             return load(conn, case_id)
+
+
+def page_key(case: Case) -> tuple[bool, datetime | None, int]:
+    """The order of the clerks' inbox: by due date (none last), then id."""
+    return (case.due_at is None, case.due_at, case.id)
 
 
 def _decision(resolution: Resolution, note: str, item_id: int) -> dict[str, Any]:

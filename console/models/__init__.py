@@ -1,0 +1,1 @@
+"""One QAbstractTableModel per table of the console; no network and no widgets inside (tested windowless)."""

@@ -1,0 +1,1 @@
+"""One module per view or dialog of the console."""
