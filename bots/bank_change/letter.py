@@ -22,12 +22,13 @@ from bots.insurer.letterhead import (
     BRAND_LIGHT,
     CONTENT_WIDTH,
     RULE,
-    DocumentInfo,
     Insurer,
+    german_letter,
     house_styles,
     label_table,
     letterhead,
     render_document,
+    request_footer,
     table_style,
 )
 from bots.runtime.privacy import mask_iban
@@ -131,15 +132,12 @@ def render_confirmation(letter: Confirmation, insurer: Insurer) -> bytes:
         Spacer(1, 2 * mm),
         Paragraph("Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.", s["small"]),
     ]
-    info = DocumentInfo(
-        title="Bestätigung Ihrer neuen Bankverbindung",
-        subject=f"Bankverbindung, Kundennummer {letter.customer_id}",
-        lang="de-DE",
-        author=insurer.name,
+    info = german_letter(
+        "Bestätigung Ihrer neuen Bankverbindung",
+        f"Bankverbindung, Kundennummer {letter.customer_id}",
+        insurer,
     )
-    return render_document(
-        story, insurer, info, lambda page, count: [f"Vorgang {letter.reference}", f"Seite {page} von {count}"]
-    )
+    return render_document(story, insurer, info, request_footer(letter.reference))
 
 
 def _changes_table(changed: Sequence[ChangedAccount]) -> Table:

@@ -23,14 +23,15 @@ from bots.insurer.letterhead import (
     BRAND_LIGHT,
     CONTENT_WIDTH,
     RULE,
-    DocumentInfo,
     Insurer,
+    german_letter,
     house_styles,
     label_table,
     letterhead,
     missing_glyphs,
     name_paragraph,
     render_document,
+    request_footer,
     table_style,
 )
 
@@ -73,6 +74,7 @@ class CoverSheet:
 def render_cover(sheet: CoverSheet, insurer: Insurer) -> bytes:
     """The cover sheet as PDF bytes (the same bytes for the same input)."""
     s = house_styles()
+    pages = sum(f.pages for f in sheet.files)
     story: list[Flowable] = [
         letterhead(insurer, "Telefon"),
         Spacer(1, 7 * mm),
@@ -93,7 +95,10 @@ def render_cover(sheet: CoverSheet, insurer: Insurer) -> bytes:
                 ("Verträge", ", ".join(p.policy_number for p in sheet.policies)),
                 ("Eingang", sheet.submitted),
                 ("Vorgang", sheet.reference),
-                ("Belege", f"{len(sheet.files)} Dateien, {sum(f.pages for f in sheet.files)} Seiten"),
+                (
+                    "Belege",
+                    f"{_count(len(sheet.files), 'Datei', 'Dateien')}, {_count(pages, 'Seite', 'Seiten')}",
+                ),
             ]
         ),
         Paragraph("Verträge und versicherte Personen", s["heading"]),
@@ -122,15 +127,12 @@ def render_cover(sheet: CoverSheet, insurer: Insurer) -> bytes:
             s["small"],
         ),
     ]
-    info = DocumentInfo(
-        title="Leistungsantrag Krankenversicherung – Deckblatt",
-        subject=f"Belege, Kundennummer {sheet.customer_id}",
-        lang="de-DE",
-        author=insurer.name,
+    info = german_letter(
+        "Leistungsantrag Krankenversicherung – Deckblatt",
+        f"Belege, Kundennummer {sheet.customer_id}",
+        insurer,
     )
-    return render_document(
-        story, insurer, info, lambda page, count: [f"Vorgang {sheet.reference}", f"Seite {page} von {count}"]
-    )
+    return render_document(story, insurer, info, request_footer(sheet.reference))
 
 
 def _policies_table(policies: Sequence[CoverPolicy]) -> Table:
@@ -183,7 +185,7 @@ def _files_table(files: Sequence[CoverFile]) -> Table:
         if f.original_name and f.original_name != f.name:
             was = escape(_printable(f.original_name))
             name += f"<br/><font size='7' color='#5f6b70'>eingereicht als „{was}“</font>"
-        extent = "1 Seite" if f.pages == 1 else f"{f.pages} Seiten"
+        extent = _count(f.pages, "Seite", "Seiten")
         if f.width:
             extent = f"Bild {f.width}×{f.height}"
         rows.append(
@@ -211,6 +213,10 @@ def _grid(rows: list[list[object]], widths: Sequence[float]) -> Table:
         )
     )
     return table
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _size(size: int) -> str:

@@ -227,6 +227,16 @@ FooterLines = Callable[[int, int], Sequence[str]]
 page as "page 2 of 3" in the document's language)."""
 
 
+def request_footer(reference: str) -> FooterLines:
+    """The footer of a German letter about one request: its reference, then "Seite 1 von 2"."""
+    return lambda page, count: [f"Vorgang {reference}", f"Seite {page} von {count}"]
+
+
+def german_letter(title: str, subject: str, insurer: Insurer) -> DocumentInfo:
+    """The metadata of a German letter to a customer or a department."""
+    return DocumentInfo(title=title, subject=subject, lang="de-DE", author=insurer.name)
+
+
 def render_document(
     story: list[Flowable], insurer: Insurer, info: DocumentInfo, footer_right: FooterLines
 ) -> bytes:
