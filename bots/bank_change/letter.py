@@ -18,18 +18,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from bots.insurer.letterhead import (
-    BRAND,
-    BRAND_LIGHT,
     CONTENT_WIDTH,
-    RULE,
     Insurer,
     german_letter,
+    grid_table,
     house_styles,
     label_table,
     letterhead,
     render_document,
     request_footer,
-    table_style,
 )
 from bots.runtime.privacy import mask_iban
 
@@ -152,18 +149,7 @@ def _changes_table(changed: Sequence[ChangedAccount]) -> Table:
         for c in changed
     ]
     widths = [45 * mm, 70 * mm, CONTENT_WIDTH - 115 * mm]
-    table = Table([head, *rows], colWidths=widths, repeatRows=1)
-    table.setStyle(
-        table_style(
-            ("BACKGROUND", (0, 0), (-1, 0), BRAND),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, BRAND_LIGHT]),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-            ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        )
-    )
-    return table
+    return grid_table([head, *rows], widths)
 
 
 def _mandates(debits: Sequence[ChangedAccount]) -> str:

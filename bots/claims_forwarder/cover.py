@@ -19,12 +19,10 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
 from bots.claims_forwarder.inspection import TYPE_NAMES
 from bots.insurer.facts import InsuredPerson
 from bots.insurer.letterhead import (
-    BRAND,
-    BRAND_LIGHT,
     CONTENT_WIDTH,
-    RULE,
     Insurer,
     german_letter,
+    grid_table,
     house_styles,
     label_table,
     letterhead,
@@ -171,7 +169,7 @@ def _policies_table(policies: Sequence[CoverPolicy]) -> Table:
                 persons,
             ]
         )
-    return _grid([head, *rows], widths)
+    return grid_table([head, *rows], widths)
 
 
 def _files_table(files: Sequence[CoverFile]) -> Table:
@@ -197,22 +195,7 @@ def _files_table(files: Sequence[CoverFile]) -> Table:
                 Paragraph(_size(f.size), s["base"]),
             ]
         )
-    return _grid([head, *rows], widths)
-
-
-def _grid(rows: list[list[object]], widths: Sequence[float]) -> Table:
-    table = Table(rows, colWidths=list(widths), repeatRows=1)
-    table.setStyle(
-        table_style(
-            ("BACKGROUND", (0, 0), (-1, 0), BRAND),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, BRAND_LIGHT]),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-            ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        )
-    )
-    return table
+    return grid_table([head, *rows], widths)
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -190,6 +190,23 @@ def logo(insurer: Insurer) -> Flowable:
     return GeneratedLogo(insurer.name)
 
 
+def grid_table(rows: Sequence[Sequence[object]], widths: Sequence[float]) -> Table:
+    """A table of a letter: the first row a header on the brand colour (repeated on a new page), the rows
+    banded, a thin rule under each."""
+    table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1)
+    table.setStyle(
+        table_style(
+            ("BACKGROUND", (0, 0), (-1, 0), BRAND),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, BRAND_LIGHT]),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
+            ("TOPPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        )
+    )
+    return table
+
+
 def label_table(rows: Sequence[tuple[str, str]], label_width: float = LABEL_WIDTH) -> Table:
     """Label on the left in grey, value on the right in bold, a thin rule under each row."""
     s = house_styles()

@@ -10,19 +10,17 @@ loopback for the console (`create_ops_app`), where first-run setup may be allowe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BeforeValidator
 
 from bots.runtime import ops_models as m
-from bots.runtime.api import ApiError, ErrorBody, install_error_handlers
+from bots.runtime.api import ApiError, install_error_handlers
 from bots.runtime.bot import Registry
 from bots.runtime.calendar import Calendars
 from bots.runtime.errors import (
@@ -44,6 +42,23 @@ from bots.runtime.operators import (
     TooManyAttempts,
     add_operator,
 )
+from bots.runtime.ops_params import (
+    ACTION,
+    COMMON,
+    LOOKUP,
+    MAX_ITEM_ID,
+    UNIT_PATTERN,
+    CaseCursor,
+    CaseId,
+    Instant,
+    ItemCursor,
+    ItemId,
+    QueueName,
+    case_cursor,
+    case_key,
+    error_answer,
+    item_cursor,
+)
 from bots.runtime.ops_route import Access, Op, invalid, ops_route, translated
 from bots.runtime.projection import system_backlog
 from bots.runtime.resolutions import decide, offered
@@ -53,79 +68,6 @@ from bots.runtime.store import ItemFilter, Store
 from bots.runtime.store.overview import QueueFigures
 
 PREFIX = "/v1/ops"
-MAX_ITEM_ID = 2**31 - 1
-QUEUE_PATTERN = r"^[A-Za-z0-9_]{1,64}$"
-UNIT_PATTERN = r"^[^\x00-\x1f]{1,64}$"
-# a page's cursor is the key of its last row (opaque to clients); every string of its pattern is a valid key
-ITEM_CURSOR = r"^[0-9]{1,10}$"  # the id of the last item
-# the due date of the last case (µs since 1970, "-": none) and its id
-CASE_CURSOR = r"^(-|[0-9]{1,16})\.[0-9]{1,10}$"
-
-
-def _err(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-COMMON: dict[int | str, dict[str, Any]] = {
-    400: _err("Malformed JSON body"),
-    401: _err("No valid token (`unauthorized`) or an expired one (`token_expired`)"),
-    403: _err("Not allowed for this operator's role or units"),
-    413: _err("The body is too large"),
-    422: _err("Invalid fields; `fields` names each one"),
-    503: _err("The database cannot be reached; try again shortly"),
-}
-LOOKUP: dict[int | str, dict[str, Any]] = {**COMMON, 404: _err("No such item, case, artifact or queue")}
-ACTION: dict[int | str, dict[str, Any]] = {
-    **LOOKUP,
-    409: _err("Claimed by another clerk, resolved, changed meanwhile, or not possible in its state"),
-}
-
-
-def _iso_text(value: object) -> object:
-    """An instant must come as ISO 8601 text (pydantic would take a number as a Unix time, too)."""
-    if not isinstance(value, str) or not _ISO.match(value):
-        raise ValueError("an ISO 8601 date-time with an offset, e.g. 2026-11-30T08:00:00+00:00")
-    return value
-
-
-_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID)]
-CaseId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID)]
-QueueName = Annotated[str, Path(pattern=QUEUE_PATTERN)]
-ItemCursor = Annotated[
-    str | None, Query(pattern=ITEM_CURSOR, description="`next_cursor` of the previous page")
-]
-CaseCursor = Annotated[
-    str | None,
-    Query(pattern=CASE_CURSOR, description="`next_cursor` of the previous page"),
-]
-
-
-# ------------------------------------------------------------------ cursors
-# A cursor's pattern is in the OpenAPI document, and every string that matches it is a valid key: a page
-# after any key is an answer, never an error.
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-
-
-def item_cursor(item: WorkItem) -> str:
-    return str(item.id)
-
-
-def case_cursor(case: Case) -> str:
-    due = "-" if case.due_at is None else str((case.due_at - EPOCH) // MICROSECOND)
-    return f"{due}.{case.id}"
-
-
-def _case_key(cursor: str | None) -> tuple[datetime | None, int] | None:
-    if cursor is None:
-        return None
-    due, _, case_id = cursor.partition(".")
-    at = None if due == "-" else EPOCH + int(due) * MICROSECOND
-    return at, int(case_id)
 
 
 # ------------------------------------------------------------------ views
@@ -236,9 +178,9 @@ def ops_router(
         response_model=m.SessionOut,
         responses={
             **COMMON,
-            401: _err("Unknown name or wrong password (`invalid_credentials`)"),
+            401: error_answer("Unknown name or wrong password (`invalid_credentials`)"),
             429: {
-                **_err("Too many failed sign-ins for this name; wait `Retry-After` seconds"),
+                **error_answer("Too many failed sign-ins for this name; wait `Retry-After` seconds"),
                 "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
             },
         },
@@ -470,7 +412,7 @@ def ops_router(
             units=units,
             statuses=tuple(status or ()),
             queue=queue,
-            after=_case_key(cursor),
+            after=case_key(cursor),
             limit=limit + 1,
         )
         page = found[:limit]

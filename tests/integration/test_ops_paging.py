@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bots.runtime.models import Role
-from bots.runtime.ops_api import case_cursor
+from bots.runtime.ops_params import case_cursor
 from bots.runtime.states import Status
 from bots.runtime.store import ItemFilter, Store
 from tests.integration.ops_world import Ops, handed_off, ops
