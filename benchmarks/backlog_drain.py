@@ -162,6 +162,11 @@ class Rig:
         seeded = httpx.post(
             f"{self.url}/admin/seed", json={"customers": CUSTOMERS}, headers=ADMIN, timeout=120
         )
+        # The sandbox keeps the real clock, the workers a shifted one: the runtime's calendar decides when
+        # items run (what is measured), so the sandbox's own hours must not close it at a late real hour.
+        httpx.put(
+            f"{self.url}/admin/faults", json={"force_open": True}, headers=ADMIN, timeout=10
+        ).raise_for_status()
         self.policies = [
             (c["customer_id"], p["policy_number"])
             for c in seeded.json()["customers"]

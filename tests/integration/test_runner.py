@@ -316,6 +316,37 @@ def test_expired_lease_is_reaped_and_counted(store: Store, clock: FixedClock) ->
     assert store.get(item.id).status == Status.FAILED  # 3 of 3 attempts used up by lost workers
 
 
+def test_a_late_outcome_records_nothing_and_keeps_the_queues_error_run(
+    store: Store, runner: Runner, clock: FixedClock
+) -> None:
+    """On PostgreSQL the end of a run, its event and the breaker's reset are one statement: a refused end
+    must leave all three as they were."""
+    for _ in range(2):
+        runner.run(submit(store, "error").id)
+    assert store.queue_state("echo").consecutive_errors == 2
+    item = submit(store)
+    claimed = store.claim(item.id, "w1", timedelta(seconds=60))
+    assert claimed is not None
+    clock.advance(timedelta(seconds=61))
+    store.reap_expired()
+    with pytest.raises(StaleVersion):
+        store.finish(claimed, Status.DONE, actor="w1", reason="late")
+    assert store.queue_state("echo").consecutive_errors == 2
+    assert [(e.from_state, e.to_state) for e in store.events("item", item.id)] == [
+        (None, "pending"),
+        ("pending", "running"),
+        ("running", "pending"),
+    ]
+    done = runner.run(item.id)
+    assert done is not None and done.status == Status.DONE and done.attempts == 2
+    assert store.queue_state("echo").consecutive_errors == 0
+    ended = store.events("item", item.id)[-2:]
+    assert [(e.to_state, e.actor, e.queue) for e in ended] == [
+        ("running", runner.worker_id, "echo"),
+        ("done", runner.worker_id, "echo"),
+    ]
+
+
 def test_circuit_breaker_pauses_queue_and_keeps_accepting(
     store: Store, runner: Runner, clock: FixedClock
 ) -> None:
