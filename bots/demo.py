@@ -183,11 +183,17 @@ class Phases:
         self.stand_at(saturday, "Bestandsführung geschlossen")
         for sub in night:
             _submit(self.portal, sub)
-        _wait(self.store, night, lambda i: i.status == Status.DEFERRED, "zurückgestellt bis zur Servicezeit")
+        # each waits for the opening, or was decided at once by the request's own checks
+        settled = {Status.DEFERRED, *_FINAL}
+        _wait(self.store, night, lambda i: i.status in settled, "zurückgestellt bis zur Servicezeit")
         self.store.record_backlog()  # the console's backlog chart shows the night
         for sub in night:
             if sub.item_id is not None:
                 item = self.store.get(sub.item_id)
+                if item.status != Status.DEFERRED:
+                    code = item.error.code if item.error else item.status.value
+                    out.print(f"  Auftrag {item.id} sofort entschieden ({code}), ohne auf Montag zu warten.")
+                    continue
                 out.print(f"  Auftrag {item.id} wartet bis [bold]{_de(item.not_before or monday, self.tz)}[/bold] "
                           f"(Kunde sah im Portal: „bis zum nächsten Werktag“).")  # fmt: skip
 

@@ -22,6 +22,8 @@ from bots.runtime.calendar import ServiceCalendar
 from bots.runtime.clock import Clock
 from sandbox.admin import admin_router
 from sandbox.banking import Refused, authority_label, check_authority, check_iban
+from sandbox.contracts import PREFIX as PORTAL_PREFIX
+from sandbox.contracts import contracts_router
 from sandbox.data import SandboxDB
 from sandbox.faults import FaultInjector, Faults
 from sandbox.layout import Layout, de_date, de_datetime, de_money, format_iban, iso, yes_no
@@ -37,7 +39,9 @@ from sandbox.throttle import LoginThrottle
 HERE = Path(__file__).parent
 SESSION_COOKIE = "bestand_session"
 SYSTEM = "policy_admin"
-OPEN_PREFIXES = ("/admin/", "/healthz", "/static/")
+# served at any hour and without the web login: each guards itself (admin and portal with a token of their own)
+OPEN_PREFIXES = ("/admin/", "/healthz", "/static/", PORTAL_PREFIX)
+JSON_PREFIXES = ("/admin/", PORTAL_PREFIX)
 LINE_LABELS = {
     "ARK": "ARK – Auslandsreisekranken",
     "KV": "KV – Krankenversicherung",
@@ -74,7 +78,8 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
 
 
 def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: FaultInjector) -> FastAPI:
-    """The web app: pages behind login, service hours and faults; admin API and health outside them."""
+    """The web app: pages behind login, service hours and faults; admin API, the portal's contract overview
+    and health outside them."""
     calendar = ServiceCalendar.from_settings(SYSTEM, settings)
     tz = ZoneInfo(settings.timezone)
     templates = _templates(tz)
@@ -90,6 +95,7 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
     throttle = LoginThrottle(base=settings.sandbox_login_delay)
     admin_token = settings.sandbox_admin_token.get_secret_value()
     app.include_router(admin_router(db, faults, admin_token, throttle, settings.sandbox_allow_remote))
+    app.include_router(contracts_router(db, clock, faults, settings.sandbox_portal_token.get_secret_value()))
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         layout = getattr(request.state, "layout", Layout(faults.faults.alt_layout))
@@ -307,7 +313,7 @@ def create_app(db: SandboxDB, clock: Clock, settings: SandboxSettings, faults: F
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/admin/"):
+        if request.url.path.startswith(JSON_PREFIXES):
             from fastapi.exception_handlers import http_exception_handler
 
             return await http_exception_handler(request, exc)

@@ -1,4 +1,4 @@
-"""Fault knobs of the sandbox (latency, errors, hanging pages, changed layout, forced hours)."""
+"""Fault knobs of the sandbox (latency, errors, hanging pages, changed layout, forced hours, services down)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Faults:
     force_closed: bool = False  # closed whatever the service calendar says
     force_open: bool = False  # open whatever the service calendar says
     smtp_down: bool = False  # the Postfach SMTP server refuses every recipient with 421
+    portal_down: bool = False  # the portal's contract overview (/portal/…) answers 503
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:

@@ -96,6 +96,10 @@ message            #message-subject, #message-from, #message-to, #message-date, 
 Admin JSON API (bearer token PORTALBOTS_SANDBOX_ADMIN_TOKEN; loopback clients only unless
 PORTALBOTS_SANDBOX_ALLOW_REMOTE, which needs a token of its own; not subject to hours or faults): see
 sandbox.admin and GET /healthz.
+
+The customer portal's contract overview (JSON, bearer token PORTALBOTS_SANDBOX_PORTAL_TOKEN, no web login,
+at any hour; fault knob ``portal_down`` answers 503): GET /portal/kunden/{customer_id}/vertraege lists the
+customer's policies in force; see sandbox.contracts.
 """
 
 from __future__ import annotations

@@ -25,3 +25,7 @@ class SandboxSettings(Settings):
     sandbox_login_delay: float = Field(
         default=1.0, description="seconds of the first slowed-down wrong login"
     )
+    sandbox_portal_token: SecretStr = Field(
+        default=SecretStr("dev-portal-contracts-token"),
+        description="bearer token of the portal's contract overview (/portal/…), which answers at any hour",
+    )

@@ -14,6 +14,7 @@ from bots.bank_change.iban import IbanCheck, check_iban, warm_up
 from bots.bank_change.letter import ChangedAccount, Confirmation, render_confirmation
 from bots.bank_change.message import letter_body, letter_subject, request_label
 from bots.bank_change.request import BankChangeRequest
+from bots.insurer.contracts import ContractOverview, ContractsUnavailable
 from bots.insurer.letterhead import insurer_from_settings
 from bots.insurer.notices import CustomerNotices
 from bots.insurer.pages import SYSTEM, open_policy_admin
@@ -53,6 +54,7 @@ class BankChangeBot(Bot):
         self.settings = settings or InsurerSettings()
         self.postfach = Postfach(self.settings)
         self.notices = CustomerNotices(self.settings)
+        self.contracts = ContractOverview(self.settings)
 
     def router(self) -> APIRouter:
         """`GET /v1/iban/{iban}`: the IBAN check for the portal's form, answered 200 whether the IBAN is
@@ -84,13 +86,28 @@ class BankChangeBot(Bot):
         return BankChangeDemo()
 
     def precheck(self, item: WorkItem, ctx: Context) -> None:
-        """At any hour: the IBAN against today's bank registry (a bank code retired since the request)."""
+        """At any hour: the IBAN against today's bank registry (a bank code retired since the request), then
+        the chosen policies against the customer's active ones in the portal's contract overview, which is
+        open day and night. When the overview cannot answer, nothing is refused for it: in the policy
+        administration's service hours `process` checks the policies there (it always does); outside them
+        ContractsUnavailable defers the item (no attempt used) and the overview is asked again."""
         checked = check_iban(str(item.payload.get("iban", "")))
         if not checked.valid:
             raise Reject(
                 f"iban_{checked.reason}",
                 f"{checked.message} Bitte geben Sie im Kundenportal eine gültige IBAN an.",
             )
+        if ctx.recall(Postfach.checkpoint()):  # a retry after the letter went out: process only answers
+            return
+        request = BankChangeRequest.model_validate(item.payload)
+        try:
+            active = self.contracts.active_policies(request.customer_id)
+        except ContractsUnavailable as exc:
+            if ctx.calendars[SYSTEM].is_open(ctx.clock.now()):
+                ctx.log.warning("item %s: %s; the policy administration checks the policies", item.id, exc)
+                return
+            raise
+        rules.check_owned(request, active)
 
     def process(self, item: WorkItem, ctx: Context) -> dict[str, Any]:
         """Every chosen account of every policy gets the new IBAN, or none does.

@@ -1,5 +1,6 @@
 """The bank change's part of `portalbots demo`: a change for one and for two policies, an invalid IBAN, one
-during a dunning procedure (to a clerk), and one on Saturday night (applied at Monday's opening)."""
+during a dunning procedure (to a clerk), and on Saturday night one applied at Monday's opening and one naming
+another customer's policy (refused at once: the portal's contract overview answers at any hour)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,15 @@ class BankChangeDemo(DemoScenario):
         if len(clean) < 2:
             return []
         customer, policies = clean[1]
-        return [_request("Bank: Samstagnacht, Auszahlungskonto", customer, policies[:1], ["credit"], 3)]
+        requests = [_request("Bank: Samstagnacht, Auszahlungskonto", customer, policies[:1], ["credit"], 3)]
+        if len(clean) >= 3:  # the contract overview answers at night: decided at once, no wait for Monday
+            other = clean[2][1]
+            requests.append(
+                _request(
+                    "Bank: Samstagnacht, Vertrag eines anderen Kunden", customer, other[:1], ["debit"], 3
+                )
+            )
+        return requests
 
     def outcome(self, item: WorkItem) -> str:
         result = item.result or {}

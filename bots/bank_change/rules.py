@@ -1,5 +1,6 @@
 """The bank change's rules on what the policy administration shows: whose policies, which accounts, and
-the critical business processes during which no robot changes anything.
+the critical business processes during which no robot changes anything; and, at any hour, whose policies
+as the portal's contract overview lists them.
 
 All or nothing: the rules look at every policy of the request before any account is changed, so a request
 is either applied to all its policies or to none (refused, or handed to a clerk).
@@ -8,6 +9,7 @@ is either applied to all its policies or to none (refused, or handed to a clerk)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bots.bank_change.request import BankChangeRequest
@@ -31,6 +33,25 @@ class Blocked:
     policy_number: str
     unit: str
     processes: tuple[str, ...]  # codes of PROCESS_NAMES
+
+
+def check_owned(request: BankChangeRequest, active: AbstractSet[str]) -> None:
+    """Refuse the whole request when a chosen policy is not among the customer's active policies, as the
+    portal's contract overview lists them (`active`: upper-case policy numbers). Needs no core system, so it
+    runs at any hour; `check_policies` asks the policy administration again when the request is applied."""
+    foreign = [c.policy_number for c in request.policies if c.policy_number.upper() not in active]
+    if not foreign:
+        return
+    which = (
+        f"Der Vertrag {foreign[0]} gehört"
+        if len(foreign) == 1
+        else f"Die Verträge {', '.join(foreign[:-1])} und {foreign[-1]} gehören"
+    )
+    raise Reject(
+        "policy_not_owned",
+        f"{which} nicht zu Ihren aktiven Verträgen. Bitte wählen Sie im Kundenportal nur Verträge, die Ihre "
+        "Vertragsübersicht zeigt. Wir haben keine Bankverbindung geändert.",
+    )
 
 
 def check_policies(request: BankChangeRequest, policies: Mapping[str, Policy | None]) -> None:

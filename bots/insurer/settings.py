@@ -1,4 +1,5 @@
-"""The insurer's settings: who it is, where its core systems are, how the robot logs in, its Postfach."""
+"""The insurer's settings: who it is, where its core systems and the portal's contract overview are, how the
+robot logs in, its Postfach."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ class InsurerSettings(BaseSettings):
     robot_password: SecretStr = Field(
         default=SecretStr("robot-pw"), validation_alias=_env("PORTALBOTS_SANDBOX_PASSWORD", "robot_password")
     )
+    # The customer portal's contract overview: the customer's policies in force, read-only, at any hour.
+    portal_contracts_url: str | None = Field(
+        default=None,
+        description="base URL of the portal's contract overview (GET /portal/kunden/{customer_id}/vertraege); "
+        "unset: the policy administration's URL, where the sandbox serves both",
+    )
+    portal_contracts_token: SecretStr = Field(
+        default=SecretStr("dev-portal-contracts-token"),
+        description="bearer token of the contract overview (default: the sandbox's development token)",
+    )
+    portal_contracts_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="how long the bots wait for the contract overview's answer"
+    )
     postfach_address: str = Field(
         default="{customer_id}@postfach.portalbots.test",
         description="the customer's portal mailbox as an SMTP address; {customer_id} is filled in",
@@ -47,3 +61,8 @@ class InsurerSettings(BaseSettings):
         default="DE98ZZZ09999999999",
         description="the insurer's SEPA creditor identifier, named with every mandate (default: the example id)",
     )
+
+    @property
+    def contracts_url(self) -> str:
+        """Where the contract overview answers: its own URL, or else the policy administration's."""
+        return (self.portal_contracts_url or self.policy_admin_url).rstrip("/")

@@ -41,7 +41,8 @@ class DemoScenario(ABC):
         """Requests sent while the core systems are open (valid ones and ones a rule refuses)."""
 
     def night(self, customers: Customers, today: date) -> list[DemoRequest]:
-        """Requests sent on Saturday night, which wait for Monday's opening."""
+        """Requests sent on Saturday night: most wait for Monday's opening; some are decided at once by
+        their own checks."""
         return []
 
     def outcome(self, item: WorkItem) -> str:

@@ -41,6 +41,7 @@ IBAN_FORMS = (
 )
 TWO_POLICIES = ("LV-4713-0005", "KV-4712-0010")  # K100012: both calm, both accounts (Leben, Kranken)
 DUNNING = ("K100003", "KV-4712-0002")  # Kranken
+FOREIGN = ("K100013", "KO-4714-0006")  # a calm policy of another customer than the one who asks
 
 
 @dataclass
@@ -212,6 +213,85 @@ def test_at_night_it_waits_for_the_opening_and_is_applied_then(rig: Rig) -> None
     assert tick(rig.store, _NoDispatch())["released"] == 1
     assert rig.run(item_id).status == Status.DONE
     assert ibans_of(rig.accounts("KO-4714-0005"))["credit"] == NEW_IBAN
+
+
+def test_at_night_another_customers_policy_is_rejected_at_once_and_nothing_changes(rig: Rig) -> None:
+    """The portal's contract overview answers at any hour: the request's own checks do not wait for Monday."""
+    sandbox = rig.sandbox
+    sandbox.clock.set(SATURDAY_23)
+    own, foreign = "KO-4714-0005", FOREIGN[1]  # K100011's policy, and one of K100013's
+    before = {p: rig.accounts(p) for p in (own, foreign)}
+    for policies in ((foreign,), (own, foreign)):  # all or nothing: one foreign policy refuses the request
+        item = rig.run(rig.submit("K100011", policies, ("debit",)))
+        assert item.status == Status.REJECTED and item.defer_reason is None and item.not_before is None
+        assert item.error is not None and item.error.code == "policy_not_owned"
+        assert f"Der Vertrag {foreign} gehört nicht zu Ihren aktiven Verträgen." in item.error.message
+        assert "Wir haben keine Bankverbindung geändert." in item.error.message
+        assert item.result == {"customer_message": item.error.message}
+    assert {p: rig.accounts(p) for p in (own, foreign)} == before  # nothing changed in the core system
+
+    # the customer is told as for every refused bank change: a message in the Postfach, sent by housekeeping
+    tick(rig.store, _NoDispatch(), rig.runner.mailer)
+    refused = [m for m in sandbox.postfach("K100011") if m["subject"].startswith("Ihre Anfrage: ")]
+    assert len(refused) == 2 and all(f"Vertrag {foreign} gehört nicht" in m["body_text"] for m in refused)
+    subject = f"Ihre Anfrage: die Änderung Ihrer Bankverbindung für den Vertrag {foreign} (neue IBAN DE89 "
+    assert refused[0]["subject"] == subject + "**** **** **** **30 00)"
+    assert not letters(sandbox, "K100011")
+
+    # the customer's own policy at the same hour waits for Monday's opening, as before
+    waiting = rig.run(rig.submit("K100011", (own,), ("debit",)))
+    assert waiting.status == Status.DEFERRED and waiting.defer_reason == DeferReason.SERVICE_WINDOW
+    assert waiting.not_before == MONDAY_07
+
+
+def test_with_the_contract_overview_down_a_request_waits_or_is_checked_in_the_core_system(rig: Rig) -> None:
+    sandbox = rig.sandbox
+    sandbox.clock.set(SATURDAY_23)
+    sandbox.set_faults(portal_down=True)
+    item_id = rig.submit("K100011", (FOREIGN[1],), ("debit",))
+    down = rig.run(item_id)
+    # SystemUnavailable of the overview: asked again after the retry base (30 s), no attempt used
+    assert down.status == Status.DEFERRED and down.defer_reason == DeferReason.SERVICE_WINDOW
+    assert down.not_before == SATURDAY_23 + timedelta(seconds=30)
+    assert down.attempts == 0
+    assert down.error is not None and down.error.kind == "unavailable"
+    assert "portal_contracts" in down.error.message and "503" in down.error.message
+    sandbox.clock.advance(timedelta(minutes=1))
+    rig.store.release_due()
+    again = rig.run(item_id)
+    assert (
+        again.status == Status.DEFERRED and again.attempts == 0
+    )  # still down: deferred again, no attempt used
+
+    sandbox.set_faults(portal_down=False)
+    sandbox.clock.advance(timedelta(minutes=1))
+    rig.store.release_due()
+    rejected = rig.run(item_id)
+    assert rejected.status == Status.REJECTED and rejected.error is not None
+    assert rejected.error.code == "policy_not_owned"
+
+    # the customer's own policy, with the overview down at night: deferred, then at the opening applied
+    sandbox.set_faults(portal_down=True)
+    own = rig.submit("K100011", ("KO-4714-0005",), ("credit",))
+    assert rig.run(own).status == Status.DEFERRED
+    sandbox.set_faults(portal_down=False)
+    sandbox.clock.advance(timedelta(minutes=1))
+    rig.store.release_due()
+    waiting = rig.run(own)
+    assert waiting.status == Status.DEFERRED and waiting.not_before == MONDAY_07
+    sandbox.clock.set(MONDAY_07 + timedelta(minutes=1))
+    rig.store.release_due()
+    assert rig.run(own).status == Status.DONE
+    assert ibans_of(rig.accounts("KO-4714-0005"))["credit"] == NEW_IBAN
+
+    # in service hours an outage of the overview holds nothing up: the policy administration checks
+    sandbox.set_faults(portal_down=True)
+    foreign = rig.run(rig.submit("K100011", (FOREIGN[1],), ("debit",)))
+    assert foreign.status == Status.REJECTED and foreign.attempts == 1
+    assert foreign.error is not None and foreign.error.code == "policy_not_found"  # refused by process
+    assert FOREIGN[1] in foreign.error.message
+    mine = rig.run(rig.submit("K100011", ("KO-4714-0005",), ("debit",)))
+    assert mine.status == Status.DONE and ibans_of(rig.accounts("KO-4714-0005"))["debit"] == NEW_IBAN
 
 
 def test_ibans_never_show_unmasked_in_logs_events_errors_notes_or_views(

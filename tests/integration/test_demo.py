@@ -28,6 +28,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert output.count("erledigt") >= 3 and output.count("abgelehnt") >= 3
     assert "Wiederholung erkannt" in output and "422" in output
     assert "wartet bis Montag" in output
+    # on Saturday night a bank change naming another customer's policy is refused at once (contract overview)
+    assert "sofort entschieden (policy_not_owned)" in output
     assert "1 erst später versichert" in output and "Geltungsbereich" in output
     # every refused request reached its customer's Postfach as a message of its own
     assert output.count("Ihre Anfrage: ") == output.count("abgelehnt") >= 3
