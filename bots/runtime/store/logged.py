@@ -93,7 +93,7 @@ def execute(
 def _combined(change: sa.Update | sa.Insert, reset_error_run: bool) -> sa.Select[Any]:
     """PostgreSQL: WITH changed AS (change RETURNING *), logged AS (INSERT INTO events SELECT … FROM
     changed)[, reset AS (UPDATE queue_states … WHERE the queue of changed)] SELECT * FROM changed.
-    Built once per statement (the statements are module constants)."""
+    Built once per statement (each `change` is itself built once, by a cached function)."""
     changed = change.cte("changed")
     e = t.events.c
     logged = (
