@@ -11,8 +11,10 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Request
 from pydantic import BaseModel
 from pypdf import PdfReader
 from reportlab.platypus import Paragraph
@@ -364,6 +366,36 @@ def test_the_page_objects_change_both_accounts_and_read_the_history_with_the_pol
     assert len(sandbox.admin.get(f"/admin/policies/{number}/accounts").json()["history"]) == 2
 
 
+def test_a_policy_just_read_is_changed_without_loading_its_screen_again(
+    admin: PolicyAdmin, sandbox: Sandbox
+) -> None:
+    number, other = "KV-4712-0011", "LV-4713-0007"  # K100014's two policies, used by no other test here
+    admin.policy(other)  # logs in
+    loads: list[str] = []
+
+    def navigation(request: Request) -> None:
+        if request.is_navigation_request():
+            loads.append(f"{request.method} {urlsplit(request.url).path}")
+
+    admin.page.on("request", navigation)
+    admin.policy(number)
+    admin.change_account(number, "debit", "DE89370400440532013000", "bot")
+    admin.change_account(number, "credit", "NL91ABNA0417164300", "bot")
+    admin.change_account(other, "debit", "DE89370400440532013000", "bot")  # not the screen shown: loaded
+    assert loads == [
+        f"GET /vertraege/{number}",
+        f"POST /vertraege/{number}/konten/debit",
+        f"GET /vertraege/{number}",  # the system's answer: see other (303) to the policy's screen
+        f"POST /vertraege/{number}/konten/credit",
+        f"GET /vertraege/{number}",
+        f"GET /vertraege/{other}",
+        f"POST /vertraege/{other}/konten/debit",
+        f"GET /vertraege/{other}",
+    ]
+    history = sandbox.admin.get(f"/admin/policies/{number}/accounts").json()["history"]
+    assert sorted(change["role"] for change in history) == ["credit", "debit"]  # each change sent once
+
+
 def test_a_refused_change_raises_the_systems_reason_and_changes_nothing(admin: PolicyAdmin) -> None:
     number = "KV-4712-0010"  # K100012's second policy
     before = admin.policy(number)
@@ -400,7 +432,7 @@ def test_change_account_on_a_closed_or_changed_system(admin: PolicyAdmin, sandbo
         admin.change_account(number, "credit", "DE89370400440532013000", "bot")
     assert info.value.until == MONDAY_07
     sandbox.clock.set(TUESDAY_10)
-    admin.policy(number)  # logged in
+    admin.policy("KO-4714-0001")  # logged in, on another policy's screen: the change loads its own
     sandbox.set_faults(alt_layout=True)
     with pytest.raises(LayoutChanged, match="#account-credit"):
         admin.change_account(number, "credit", "DE89370400440532013000", "bot")

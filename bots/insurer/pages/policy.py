@@ -61,6 +61,15 @@ class PolicyPage:
     def __init__(self, page: Page) -> None:
         self.page = page
 
+    def shows(self, policy_number: str) -> bool:
+        """Whether the page is the screen of `policy_number` (just read, or just changed: the system answers a
+        change with the policy's screen), asked in one round trip."""
+        shown = self.page.evaluate(
+            "(sel) => document.querySelector(sel)?.dataset.value ?? null",
+            f'{self.DATA} [data-field="policy-number"]',
+        )
+        return bool(shown == policy_number)
+
     def read(self) -> Policy:
         """Everything the screen shows, read in one round trip."""
         sections = {

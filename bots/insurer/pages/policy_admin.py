@@ -56,6 +56,7 @@ class PolicyAdmin:
         ("bot" or "clerk:<name>"); the holder is always the policy holder. Returns the account the system
         confirms. A policy that already shows `iban` is left as it is (nothing is sent: a retry is safe).
 
+        The policy's screen is loaded unless the page shows it already (read or changed just before).
         ValueError with the system's German reason when it refuses (the IBAN, the authority, no such
         account on the policy); LookupError when there is no such policy; SystemUnavailable when the system
         is closed; LayoutChanged when the screen lacks an element of the form or its confirmation.
@@ -68,8 +69,10 @@ class PolicyAdmin:
         saved, error = (
             selector.format(role=role) for selector in (screen.ACCOUNT_SAVED, screen.ACCOUNT_ERROR)
         )
-        for _ in range(2):
-            if not self._open(path):
+        for attempt in range(2):
+            # the screen just read or just changed is current: a bot that read the policy first (as it must,
+            # to check it) changes it without loading it again
+            if (attempt or not screen.shows(policy_number)) and not self._open(path):
                 raise LookupError(f"the policy administration has no policy {policy_number}")
             current = screen.account_form(role)
             if compact_iban(current.iban) == wanted:
