@@ -232,6 +232,60 @@ def fresh_store(rig: Rig, moment: datetime) -> tuple[Store, CeleryDispatcher, st
     return Store(url, ShiftedClock(moment - datetime.now(UTC))), CeleryDispatcher(celery), url
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One request of a drain in service hours: queue, payload, customer, uploads (`Upload`s, or none)."""
+
+    queue: str
+    payload: dict[str, Any]
+    customer_id: str
+    uploads: tuple[Any, ...] = ()
+
+
+def drain_in_hours(
+    rig: Rig, queues: tuple[str, ...], workers: int, submissions: list[Submission]
+) -> dict[str, float]:
+    """`submissions` sent on a Tuesday 10:00 to a fresh store, drained by one `portalbots worker --queues …
+    --concurrency W`; every item must end done. Items/s, wall seconds, CPU seconds per item of the worker's
+    process tree and of the sandbox (the bank change's and the claims forwarder's benchmarks)."""
+    store, dispatcher, url = fresh_store(rig, TUESDAY_10)
+    env = {
+        **rig.env,
+        "PORTALBOTS_DATABASE_URL": url,
+        "PORTALBOTS_BROKER_URL": REDIS_URL,
+        "PORTALBOTS_CLOCK_SHIFT": f"{(TUESDAY_10 - datetime.now(UTC)).total_seconds():.3f}",
+    }
+    log = (rig.tmp / f"worker-{uuid.uuid4().hex[:6]}.log").open("ab")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bots.cli", "worker", "--queues", ",".join(queues), "--concurrency", str(workers),
+         "--loglevel", "WARNING"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(8)  # the worker's start (imports, pool) is not the drain's
+        cpu_before, sandbox_before = cpu_by_kind(worker.pid), cpu_seconds(rig.sandbox.pid)
+        started = time.perf_counter()
+        ids = []
+        for sub in submissions:
+            item, _ = store.submit(sub.queue, sub.payload, customer_id=sub.customer_id, uploads=sub.uploads)
+            dispatcher.enqueue(item)
+            ids.append(item.id)
+        wait_all(store, ids, TERMINAL, 1800)
+        seconds = time.perf_counter() - started
+        cpu = sum(cpu_by_kind(worker.pid).values()) - sum(cpu_before.values())
+        sandbox_cpu = cpu_seconds(rig.sandbox.pid) - sandbox_before
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(60)
+        log.close()
+    bad = [i for i in (store.get(i) for i in ids) if i.status != Status.DONE]
+    store.dispose()
+    if bad:
+        raise RuntimeError(f"{len(bad)} items not done, e.g. {bad[0].queue} {bad[0].status} {bad[0].error}")
+    n = len(submissions)
+    return {"rate": n / seconds, "seconds": seconds, "cpu": cpu / n, "sandbox": sandbox_cpu / n}
+
+
 def wait_all(
     store: Store, ids: list[int], states: set[Status], deadline_s: float, sample: Any = None
 ) -> None:

@@ -15,13 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +30,12 @@ from rich.table import Table  # noqa: E402
 from benchmarks.backlog_drain import (  # noqa: E402
     ADMIN,
     CUSTOMERS,
-    REDIS_URL,
-    TERMINAL,
     TUESDAY_10,
     Rig,
+    Submission,
     console,
-    cpu_by_kind,
-    cpu_seconds,
-    fresh_store,
-    wait_all,
+    drain_in_hours,
 )
-from bots.runtime.states import Status  # noqa: E402
 
 QUEUES = ("bank_change", "ark_certificate")
 # valid IBANs of banks the registry knows: each round of requests sets the next one, so every request changes
@@ -81,43 +71,8 @@ def bank_request(policies: list[tuple[str, str]], k: int) -> dict[str, Any]:
     }
 
 
-def drain(rig: Rig, queue: str, n: int, workers: int, request: Any) -> dict[str, float]:
-    store, dispatcher, url = fresh_store(rig, TUESDAY_10)
-    env = {
-        **rig.env,
-        "PORTALBOTS_DATABASE_URL": url,
-        "PORTALBOTS_BROKER_URL": REDIS_URL,
-        "PORTALBOTS_CLOCK_SHIFT": f"{(TUESDAY_10 - datetime.now(UTC)).total_seconds():.3f}",
-    }
-    log = (rig.tmp / f"worker-{uuid.uuid4().hex[:6]}.log").open("ab")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "bots.cli", "worker", "--queues", ",".join(QUEUES), "--concurrency", str(workers),
-         "--loglevel", "WARNING"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        time.sleep(8)  # the worker's start (imports, pool) is not the drain's
-        cpu_before, sandbox_before = cpu_by_kind(worker.pid), cpu_seconds(rig.sandbox.pid)
-        started = time.perf_counter()
-        ids = []
-        for k in range(n):
-            payload = request(k)
-            item, _ = store.submit(queue, payload, customer_id=payload["customer_id"])
-            dispatcher.enqueue(item)
-            ids.append(item.id)
-        wait_all(store, ids, TERMINAL, 1800)
-        seconds = time.perf_counter() - started
-        cpu = sum(cpu_by_kind(worker.pid).values()) - sum(cpu_before.values())
-        sandbox_cpu = cpu_seconds(rig.sandbox.pid) - sandbox_before
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(60)
-        log.close()
-    bad = [i for i in (store.get(i) for i in ids) if i.status != Status.DONE]
-    store.dispose()
-    if bad:
-        raise RuntimeError(f"{len(bad)} {queue} items not done, e.g. {bad[0].status} {bad[0].error}")
-    return {"rate": n / seconds, "seconds": seconds, "cpu": cpu / n, "sandbox": sandbox_cpu / n}
+def submission(queue: str, payload: dict[str, Any]) -> Submission:
+    return Submission(queue, payload, payload["customer_id"])
 
 
 def main() -> int:
@@ -133,8 +88,14 @@ def main() -> int:
     rig = Rig(tmp, env)
     try:
         policies = calm_policies(rig)
-        ark = drain(rig, "ark_certificate", args.items, args.workers, lambda k: rig.request(k, TUESDAY_10))
-        bank = drain(rig, "bank_change", args.items, args.workers, lambda k: bank_request(policies, k))
+        ark_requests = (rig.request(k, TUESDAY_10) for k in range(args.items))
+        bank_requests = (bank_request(policies, k) for k in range(args.items))
+        ark = drain_in_hours(
+            rig, QUEUES, args.workers, [submission("ark_certificate", p) for p in ark_requests]
+        )
+        bank = drain_in_hours(
+            rig, QUEUES, args.workers, [submission("bank_change", p) for p in bank_requests]
+        )
     finally:
         rig.close()
         shutil.rmtree(tmp, ignore_errors=True)

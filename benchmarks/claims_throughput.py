@@ -23,13 +23,10 @@ import argparse
 import io
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,21 +42,16 @@ from rich.table import Table  # noqa: E402
 from benchmarks.backlog_drain import (  # noqa: E402
     ADMIN,
     CUSTOMERS,
-    REDIS_URL,
-    TERMINAL,
     TUESDAY_10,
     Rig,
+    Submission,
     console,
-    cpu_by_kind,
-    cpu_seconds,
-    fresh_store,
-    wait_all,
+    drain_in_hours,
 )
 from bots.claims_forwarder.bot import ClaimsForwarderBot  # noqa: E402
 from bots.claims_forwarder.checker import Checker  # noqa: E402
 from bots.claims_forwarder.samples import invoice_pdf, receipt_image  # noqa: E402
 from bots.claims_forwarder.settings import ClaimsSettings  # noqa: E402
-from bots.runtime.states import Status  # noqa: E402
 from bots.runtime.store import Upload  # noqa: E402
 
 QUEUE = "claims_forwarder"
@@ -89,6 +81,7 @@ def kv_policies(rig: Rig) -> list[tuple[str, str]]:
 
 
 def drain(rig: Rig, n: int, workers: int, policies: list[tuple[str, str]]) -> dict[str, float]:
+    """N submissions of three receipts each (a PDF invoice, two photos), drained in service hours."""
     bot = ClaimsForwarderBot(ClaimsSettings(_env_file=None))  # type: ignore[call-arg]  # its form reading only
     requests = []
     for k in range(n):
@@ -98,41 +91,12 @@ def drain(rig: Rig, n: int, workers: int, policies: list[tuple[str, str]]) -> di
         )
         fields = {"customer_id": [customer], "policy_numbers": [policy], "message": ["Benchmark"]}
         requests.append((customer, bot.payload_from_form(fields, uploads), uploads))
-    store, dispatcher, url = fresh_store(rig, TUESDAY_10)
-    env = {
-        **rig.env,
-        "PORTALBOTS_DATABASE_URL": url,
-        "PORTALBOTS_BROKER_URL": REDIS_URL,
-        "PORTALBOTS_CLOCK_SHIFT": f"{(TUESDAY_10 - datetime.now(UTC)).total_seconds():.3f}",
-    }
-    log = (rig.tmp / f"worker-{uuid.uuid4().hex[:6]}.log").open("ab")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "bots.cli", "worker", "--queues", QUEUE, "--concurrency", str(workers),
-         "--loglevel", "WARNING"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        time.sleep(8)  # the worker's start (imports, pool) is not the drain's
-        cpu_before, sandbox_before = cpu_by_kind(worker.pid), cpu_seconds(rig.sandbox.pid)
-        started = time.perf_counter()
-        ids = []
-        for customer, payload, uploads in requests:
-            item, _ = store.submit(QUEUE, payload, customer_id=customer, uploads=uploads)
-            dispatcher.enqueue(item)
-            ids.append(item.id)
-        wait_all(store, ids, TERMINAL, 1800)
-        seconds = time.perf_counter() - started
-        cpu = sum(cpu_by_kind(worker.pid).values()) - sum(cpu_before.values())
-        sandbox_cpu = cpu_seconds(rig.sandbox.pid) - sandbox_before
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(60)
-        log.close()
-    bad = [i for i in (store.get(i) for i in ids) if i.status != Status.DONE]
-    store.dispose()
-    if bad:
-        raise RuntimeError(f"{len(bad)} claims not done, e.g. {bad[0].status} {bad[0].error}")
-    return {"rate": n / seconds, "seconds": seconds, "cpu": cpu / n, "sandbox": sandbox_cpu / n}
+    return drain_in_hours(
+        rig,
+        (QUEUE,),
+        workers,
+        [Submission(QUEUE, payload, customer, tuple(up)) for customer, payload, up in requests],
+    )
 
 
 def plain_merge(files: list[tuple[str, bytes]]) -> bytes:
