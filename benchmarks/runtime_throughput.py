@@ -11,7 +11,9 @@ For each broker × database, measured back to back in the same run:
   (b) runtime: NoopBot items through Store.submit + CeleryDispatcher.enqueue, run by
       `python -m bots.cli worker --queues noop --concurrency 2`; an item counts when the store says `done`.
 Both are timed from the first send until the last completion, after a warm-up of a few tasks that reaches
-both pool processes. `--profile timing` adds a run of (b) whose worker times the runtime's calls per item;
+both pool processes. CPU counted: the worker's processes (/proc) and the sending loop's; not the benchmark's
+own waiting for the end (it looks a few dozen times, more often as the end nears: wait_for_count).
+`--profile timing` adds a run of (b) whose worker times the runtime's calls per item;
 `--profile cprofile` adds one that runs cProfile around each task body in the pool processes.
 
 `--against CHECKOUT` (another working tree of this repository, e.g. the code before a change) adds, per
@@ -334,11 +336,29 @@ def wait_until(done: Callable[[], bool], worker: Worker, what: str, poll: float)
         time.sleep(poll)
 
 
+def wait_for_count(
+    count: Callable[[], int], target: int, items: int, worker: Worker, what: str, since: float
+) -> None:
+    """Wait until `count()` reaches `target` (`items` of them counted since `since`), looking again after
+    about half the time the rest should take at the rate so far (2–50 ms apart): a few dozen looks instead
+    of hundreds, so the waiting takes next to no CPU from the worker (a look at the store costs about a
+    millisecond), and the end is seen within a few milliseconds."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (n := count()) < target:
+        worker.check()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}; worker log: {worker.log}")
+        done = n - (target - items)
+        per_item = (time.perf_counter() - since) / done if done > 0 else 0.01
+        time.sleep(min(0.05, max(0.002, 0.5 * (target - n) * per_item)))
+
+
 # ------------------------------------------------------------------ the two measurements
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of the worker process and its live pool processes, plus this process.
+    """CPU seconds (user + system) of the worker process and its live pool processes. The sending side's
+    CPU is added by each measurement (the send loop's, not the benchmark's own waiting).
 
     Other load on a shared machine does not count; the database server and Redis are not included.
     """
@@ -351,8 +371,7 @@ def tree_cpu_seconds(pid: int) -> float:
         with suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
-    mine = os.times()
-    return total + mine.user + mine.system
+    return total
 
 
 @dataclass
@@ -361,6 +380,7 @@ class Measured:
     seconds: float
     send_seconds: float  # of which the sending side (submit + enqueue, or send_task) took
     cpu_seconds: float  # CPU of the worker processes and the sender during the timed part
+    sender_cpu_seconds: float  # of which the sender's (submit + enqueue, or send_task)
 
     @property
     def rate(self) -> float:
@@ -387,13 +407,15 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
         wait_until(lambda: counter.value() >= WARMUP, worker, "baseline warm-up", 0.05)
         target = counter.value() + items
-        cpu = tree_cpu_seconds(worker.proc.pid)
+        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
         start = time.perf_counter()
         for _ in range(items):
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
-        sent = time.perf_counter() - start
-        wait_until(lambda: counter.value() >= target, worker, "baseline tasks", 0.005)
-        return Measured(items, time.perf_counter() - start, sent, tree_cpu_seconds(worker.proc.pid) - cpu)
+        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
+        wait_for_count(counter.value, target, items, worker, "baseline tasks", start)
+        elapsed = time.perf_counter() - start
+        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
+        return Measured(items, elapsed, sent, cpu, sender_cpu)
     finally:
         worker.stop()
         counter.close()
@@ -417,17 +439,23 @@ def runtime_env(
     return env
 
 
-def all_done(store: Any, target: int) -> Callable[[], bool]:
-    """True once `target` items of the runtime queue are done; fails on any that ended otherwise."""
+def done_count(store: Any) -> Callable[[], int]:
+    """The number of done items of the runtime queue; fails on any that ended otherwise."""
 
-    def check() -> bool:
+    def count() -> int:
         counts = store.counts().get(RUNTIME_QUEUE, {})
         stuck = {s: n for s, n in counts.items() if s not in ("pending", "running", "done")}
         if stuck:
             raise RuntimeError(f"items ended other than done: {stuck}")
-        return bool(counts.get("done", 0) >= target)
+        return int(counts.get("done", 0))
 
-    return check
+    return count
+
+
+def all_done(store: Any, target: int) -> Callable[[], bool]:
+    """True once `target` items of the runtime queue are done (for the warm-ups)."""
+    count = done_count(store)
+    return lambda: count() >= target
 
 
 def measure_runtime(
@@ -463,14 +491,15 @@ def measure_runtime(
         for _ in range(WARMUP):
             submit()
         wait_until(all_done(store, before + WARMUP), worker, "runtime warm-up", 0.05)
-        cpu = tree_cpu_seconds(worker.proc.pid)
+        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
         start = time.perf_counter()
         for _ in range(items):
             submit()
-        sent = time.perf_counter() - start
-        wait_until(all_done(store, before + WARMUP + items), worker, "runtime items", 0.01)
+        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
+        wait_for_count(done_count(store), before + WARMUP + items, items, worker, "runtime items", start)
         elapsed = time.perf_counter() - start
-        return Measured(items, elapsed, sent, tree_cpu_seconds(worker.proc.pid) - cpu), profile_dir
+        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
+        return Measured(items, elapsed, sent, cpu, sender_cpu), profile_dir
     finally:
         worker.stop()
         store.dispose()
@@ -609,9 +638,10 @@ def measure_checkout(broker: str, kind: str, items: int, tmp: Path, code: Path) 
             cpu = tree_cpu_seconds(worker.proc.pid)
             start = time.perf_counter()
             sent, sender_cpu = sender.send(items)
-            wait_until(all_done(observer, WARMUP + items), worker, f"items of {code}", 0.01)
+            wait_for_count(done_count(observer), WARMUP + items, items, worker, f"items of {code}", start)
             elapsed = time.perf_counter() - start
-            return Measured(items, elapsed, sent, tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu)
+            cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
+            return Measured(items, elapsed, sent, cpu, sender_cpu)
         finally:
             if sender is not None:
                 sender.stop()
@@ -738,6 +768,7 @@ def main() -> None:
         "b/a",
         "(a) worker+sender CPU ms/item",
         "(b) worker+sender CPU ms/item",
+        "of it the sender's (a) / (b)",
         "(b) submit+enqueue items/s",
         title=f"Runtime throughput, NoopBot, {CONCURRENCY} prefork processes, {os.cpu_count()} CPUs",
     )
@@ -793,6 +824,7 @@ def main() -> None:
                     f"[{colour}]{ratio:.2f}[/{colour}]",
                     f"{a.cpu_ms_per_item:.1f}",
                     f"{b.cpu_ms_per_item:.1f}",
+                    f"{1000 * a.sender_cpu_seconds / items:.2f} / {1000 * b.sender_cpu_seconds / items:.2f}",
                     f"{items / b.send_seconds:,.0f}",
                 )
         console.print(table)

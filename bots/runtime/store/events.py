@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from bots.runtime import schema as t
 from bots.runtime.models import Event
-from bots.runtime.store import rows
+from bots.runtime.store import prepared, rows
 from bots.runtime.store.engine import StoreBase
 
 SYSTEM_ACTOR = "system"
@@ -32,7 +32,8 @@ def record(
     now: datetime,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    conn.execute(
+    prepared.one_or_none(
+        conn,
         _INSERT_EVENT,
         {
             "at": now,

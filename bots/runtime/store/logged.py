@@ -3,7 +3,8 @@
 The hot path of every item is three changes (submitted, claimed, ended), each with its event. On
 PostgreSQL the change and the event insert are one statement (a data-modifying CTE) that is its own
 transaction: no BEGIN, no second statement, no COMMIT — four round trips become one. SQLite cannot
-modify data in a CTE; there the two statements run in the caller's write transaction.
+modify data in a CTE; there the two statements run in the caller's write transaction. Either way they run
+prepared, on the driver's cursor (prepared.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from bots.runtime import schema as t
-from bots.runtime.store import events, queues
+from bots.runtime.store import events, prepared, queues
 
 _EVENT_COLUMNS = (
     "at",
@@ -72,13 +73,14 @@ def execute(
     event: ItemEvent,
     *,
     reset_error_run: bool = False,
-) -> Row[Any] | None:
+) -> Any | None:
     """Run `change` (one item's insert or update, returning the item) and record `event` for the row it
-    returns; with `reset_error_run`, the queue's run of system errors ends too. None when it changed no row
-    (then nothing was recorded)."""
+    returns; with `reset_error_run`, the queue's run of system errors ends too. The row as a named tuple
+    (prepared.py: these are the statements every item runs), None when it changed no row (then nothing
+    was recorded)."""
     if conn.dialect.name == "postgresql":
-        return conn.execute(_combined(change, reset_error_run), {**params, **event.params()}).one_or_none()
-    row = conn.execute(change, params).one_or_none()
+        return prepared.one_or_none(conn, _combined(change, reset_error_run), {**params, **event.params()})
+    row = prepared.one_or_none(conn, change, params)
     if row is not None:
         events.record(
             conn, "item", row.id, row.queue, event.from_state, event.to_state, event.actor, event.reason,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from bots.runtime import schema as t
 from bots.runtime.models import Mail, QueueState, WorkItem
 from bots.runtime.states import Status
-from bots.runtime.store import dispatching, events, outbox, rows
+from bots.runtime.store import dispatching, events, outbox, prepared, rows
 from bots.runtime.store.engine import StoreBase
 
 RUNNING, PAUSED, HALF_OPEN = "running", "paused", "half_open"  # a queue's states in the event log
@@ -36,7 +36,7 @@ def paused(queue: sa.ColumnElement[str]) -> sa.Exists:
 
 def reset_error_run(conn: Connection, queue: str) -> None:
     """A run that ended done ends the queue's run of system errors."""
-    conn.execute(_RESET_ERROR_RUN, {"p_queue": queue})
+    prepared.one_or_none(conn, _RESET_ERROR_RUN, {"p_queue": queue})
 
 
 def _ensure_row(conn: Connection, queue: str) -> None:

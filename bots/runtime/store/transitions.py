@@ -81,7 +81,7 @@ def held_transition(
     refund_attempt: bool = False,
     detail: dict[str, Any] | None = None,
     reset_error_run: bool = False,
-) -> Row[Any]:
+) -> Any:
     """A worker ends its own run: one conditional update, no read before it (the hot path), and its event
     (one statement on PostgreSQL, see logged.py). `values` are the columns to set besides the state;
     `refund_attempt` gives back the attempt the run counted; `detail` goes into the event;
