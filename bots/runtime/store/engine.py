@@ -156,14 +156,14 @@ class StoreBase:
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.clock: Clock = clock or SystemClock()
         self.is_postgres = self.engine.dialect.name == "postgresql"
-        self._writes_to = None if self.is_postgres else str(self.engine.url)  # SQLite: see _one_writer
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        lock = None if self._writes_to is None else _writer_lock(self._writes_to)  # looked up after a fork
+        # SQLite: the process's turn at writing (_one_writer), looked up each time (a fork forgets them)
+        lock = None if self.is_postgres else _writer_lock(str(self.engine.url))
         with _one_writer(lock), _translated(), self.engine.begin() as conn:
             yield conn
 

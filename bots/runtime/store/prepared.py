@@ -7,10 +7,9 @@ prepared, a submit takes 0.50 instead of 0.65 ms of CPU on SQLite, a claim and a
 of 2.1–2.6 ms on PostgreSQL (in one process, one item after the other). Here such a statement is
 compiled once per dialect and set of parameters; its values and its returned row go through the same type
 processors SQLAlchemy itself would apply, and it runs on the driver's cursor of the caller's connection,
-inside the caller's transaction
-(or, on an autocommit connection, as its own). A driver's error is raised as SQLAlchemy raises it
-(IntegrityError, OperationalError, …: the store translates them as before), and a connection the driver
-lost is invalidated and the pool renewed, as SQLAlchemy does for its own statements.
+inside the caller's transaction (or, on an autocommit connection, as its own). A driver's error is raised as
+SQLAlchemy raises it (IntegrityError, OperationalError, …: the store translates them as before), and a
+connection the driver lost is invalidated and the pool renewed, as SQLAlchemy does for its own statements.
 
 Only for statements without expanding parameters (IN lists); anything else goes through SQLAlchemy.
 """
