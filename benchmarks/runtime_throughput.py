@@ -1,4 +1,4 @@
-"""Runtime throughput: no-op items per second through the whole runtime, against bare Celery on the same broker.
+"""Runtime throughput: no-op items per second, against bare Celery on the same broker and a durable floor.
 
 Run: .venv/bin/python benchmarks/runtime_throughput.py [--items N] [--brokers redis,embedded]
      [--databases sqlite,postgresql] [--profile off|timing|cprofile] [--against CHECKOUT [--rounds N]]
@@ -9,8 +9,11 @@ For each broker × database, measured back to back in the same run:
       worker subprocess with the runtime's Celery settings (acks_late, prefetch 1, 2 prefork processes);
       completion is counted by a Redis INCR (redis broker) or a 2-byte file append (embedded broker);
   (b) runtime: NoopBot items through Store.submit + CeleryDispatcher.enqueue, run by
-      `python -m bots.cli worker --queues noop --concurrency 2`; an item counts when the store says `done`.
-Both are timed from the first send until the last completion, after a warm-up of a few tasks that reaches
+      `python -m bots.cli worker --queues noop --concurrency 2`; an item counts when the store says `done`;
+  (c) floor: (a)'s Celery with the least durable work an item with a history needs, as hand-written SQL on
+      the driver, on the runtime's tables (durable_floor.py): c/a is the most any durable runtime could
+      reach here, b/c what the runtime's own code costs.
+All three are timed from the first send until the last completion, after a warm-up of a few tasks that reaches
 both pool processes. CPU counted: the worker's processes (/proc) and the sending loop's; not the benchmark's
 own waiting for the end (it looks a few dozen times, more often as the end nears: wait_for_count).
 `--profile timing` adds a run of (b) whose worker times the runtime's calls per item;
@@ -61,10 +64,15 @@ from rich.table import Table  # noqa: E402
 from bots.runtime.dispatch import CeleryDispatcher, configure, worker_argv  # noqa: E402
 from bots.runtime.settings import Settings  # noqa: E402
 
+sys.path.append(str(Path(__file__).resolve().parent))  # the module beside this file, whichever CODE is
+import durable_floor  # noqa: E402
+
 REDIS_URL = os.environ.get("PORTALBOTS_TEST_REDIS", "redis://127.0.0.1:6379") + "/14"
 PG_ADMIN_URL = os.environ.get("PORTALBOTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BASELINE_QUEUE = "bench_noop"
 BASELINE_TASK = "bench.noop"
+FLOOR_QUEUE = "bench_floor"
+FLOOR_TASK = "bench.floor"
 COUNTER_ENV = "BENCH_COUNTER"  # "redis:<url>#<key>" or "file:<path>"
 PROFILE_ENV = "BENCH_PROFILE_DIR"
 CONCURRENCY = 2
@@ -133,6 +141,9 @@ def baseline_app(settings: Settings) -> Celery:
     """A Celery app with exactly the runtime's Celery settings and one no-op task."""
     app = configure(settings, Celery("portalbots-bench"))
     app.task(name=BASELINE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(bench_noop)
+    app.task(name=FLOOR_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
+        durable_floor.floor_task
+    )
     return app
 
 
@@ -142,10 +153,10 @@ def _fresh_counter(**_: Any) -> None:
     _counter = None  # no connection crosses a fork
 
 
-def run_baseline_worker() -> None:
-    """Entry of the baseline worker subprocess (`--baseline-worker`)."""
+def run_baseline_worker(queue: str) -> None:
+    """Entry of the baseline's or the floor's worker subprocess (`--baseline-worker QUEUE`)."""
     app = baseline_app(Settings(_env_file=None))
-    app.worker_main(worker_argv([BASELINE_QUEUE], CONCURRENCY))
+    app.worker_main(worker_argv([queue], CONCURRENCY))
 
 
 # ------------------------------------------------------------------ profiling hooks (benchmark only)
@@ -401,7 +412,7 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
     settings = Settings(data_dir=data_dir, broker_url=broker_url, _env_file=None)
     app = baseline_app(settings)
     counter = Counter(spec)
-    worker = Worker([__file__, "--baseline-worker"], env, tmp / "baseline-worker.log")
+    worker = Worker([__file__, "--baseline-worker", BASELINE_QUEUE], env, tmp / "baseline-worker.log")
     try:
         for _ in range(WARMUP):
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
@@ -422,6 +433,47 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
         app.close()
 
 
+def measure_floor(broker: str, db_url: str, items: int, tmp: Path) -> Measured:
+    """(c): the floor's items (durable_floor.py) through (a)'s Celery app, counted done by the store."""
+    from bots.runtime.clock import SystemClock
+    from bots.runtime.store import Store
+
+    data_dir = tmp / "floor"
+    broker_url = REDIS_URL if broker == "redis" else None
+    if broker == "redis":
+        flush_redis()
+    env = base_env(data_dir, broker_url) | {durable_floor.DB_ENV: db_url}
+    app = baseline_app(Settings(data_dir=data_dir, broker_url=broker_url, _env_file=None))
+    floor = durable_floor.FloorStore(db_url)
+    observer = Store(db_url, SystemClock())
+    count = done_count(observer, durable_floor.QUEUE)
+
+    def submit() -> None:
+        item_id = floor.submit(RUNTIME_PAYLOAD, "K1")
+        # as CeleryDispatcher.enqueue sends it
+        app.send_task(FLOOR_TASK, args=[item_id], queue=FLOOR_QUEUE, argsrepr=f"[{item_id}]", kwargsrepr="{}")
+
+    worker = Worker([__file__, "--baseline-worker", FLOOR_QUEUE], env, tmp / "floor-worker.log")
+    try:
+        for _ in range(WARMUP):
+            submit()
+        wait_until(lambda: count() >= WARMUP, worker, "floor warm-up", 0.05)
+        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
+        start = time.perf_counter()
+        for _ in range(items):
+            submit()
+        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
+        wait_for_count(count, WARMUP + items, items, worker, "floor items", start)
+        elapsed = time.perf_counter() - start
+        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
+        return Measured(items, elapsed, sent, cpu, sender_cpu)
+    finally:
+        worker.stop()
+        floor.close()
+        observer.dispose()
+        app.close()
+
+
 RUNTIME_QUEUE = "noop"
 RUNTIME_PAYLOAD = {"customer_id": "K1", "action": "noop"}
 WORKER_CMD = ["worker", "--queues", RUNTIME_QUEUE, "--concurrency", str(CONCURRENCY)]
@@ -439,11 +491,11 @@ def runtime_env(
     return env
 
 
-def done_count(store: Any) -> Callable[[], int]:
-    """The number of done items of the runtime queue; fails on any that ended otherwise."""
+def done_count(store: Any, queue: str = RUNTIME_QUEUE) -> Callable[[], int]:
+    """The number of done items of `queue`; fails on any that ended otherwise."""
 
     def count() -> int:
-        counts = store.counts().get(RUNTIME_QUEUE, {})
+        counts = store.counts().get(queue, {})
         stuck = {s: n for s, n in counts.items() if s not in ("pending", "running", "done")}
         if stuck:
             raise RuntimeError(f"items ended other than done: {stuck}")
@@ -766,9 +818,11 @@ def main() -> None:
         "(a) bare Celery items/s",
         "(b) runtime items/s",
         "b/a",
-        "(a) worker+sender CPU ms/item",
-        "(b) worker+sender CPU ms/item",
-        "of it the sender's (a) / (b)",
+        "(c) floor items/s",
+        "c/a",
+        "b/c",
+        "worker+sender CPU ms/item (a) / (b) / (c)",
+        "of it the sender's (a) / (b) / (c)",
         "(b) submit+enqueue items/s",
         title=f"Runtime throughput, NoopBot, {CONCURRENCY} prefork processes, {os.cpu_count()} CPUs",
     )
@@ -804,6 +858,8 @@ def main() -> None:
                     a = measure_baseline(broker, items, tmp)
                     console.print(f"[dim]{broker} × {db}: runtime …[/dim]")
                     b, _ = measure_runtime(broker, db_url, items, tmp)
+                    console.print(f"[dim]{broker} × {db}: floor …[/dim]")
+                    c = measure_floor(broker, db_url, items, tmp)
                     if args.profile != "off":
                         console.print(f"[dim]{broker} × {db}: runtime with {args.profile} hooks …[/dim]")
                         _, pdir = measure_runtime(broker, db_url, items, tmp, args.profile)
@@ -822,9 +878,11 @@ def main() -> None:
                     f"{a.rate:,.0f}",
                     f"{b.rate:,.0f}",
                     f"[{colour}]{ratio:.2f}[/{colour}]",
-                    f"{a.cpu_ms_per_item:.1f}",
-                    f"{b.cpu_ms_per_item:.1f}",
-                    f"{1000 * a.sender_cpu_seconds / items:.2f} / {1000 * b.sender_cpu_seconds / items:.2f}",
+                    f"{c.rate:,.0f}",
+                    f"{c.rate / a.rate:.2f}",
+                    f"{b.rate / c.rate:.2f}",
+                    " / ".join(f"{m.cpu_ms_per_item:.1f}" for m in (a, b, c)),
+                    " / ".join(f"{1000 * m.sender_cpu_seconds / items:.2f}" for m in (a, b, c)),
                     f"{items / b.send_seconds:,.0f}",
                 )
         console.print(table)
@@ -844,8 +902,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--baseline-worker":
-        run_baseline_worker()
+    if len(sys.argv) > 2 and sys.argv[1] == "--baseline-worker":
+        run_baseline_worker(sys.argv[2])
     elif len(sys.argv) > 2 and sys.argv[1] == "--profiled-worker":
         run_profiled_worker(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) > 1 and sys.argv[1] == "--sender":

@@ -1,0 +1,46 @@
+"""The throughput benchmark's floor (benchmarks/durable_floor.py) does the runtime's durable work: it writes
+items and events the store reads as its own, so comparing the runtime with it is fair."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from benchmarks.durable_floor import QUEUE, FloorStore
+from bots.runtime.states import Status
+from bots.runtime.store import Store
+
+PAYLOAD = {"customer_id": "K1", "action": "noop"}
+
+
+def test_the_floor_leaves_an_item_done_with_its_history(store: Store, db_url: str) -> None:
+    floor = FloorStore(db_url)
+    try:
+        item_id = floor.submit(PAYLOAD, "K1")
+        submitted = store.get(item_id)
+        assert floor.claim(item_id) == item_id
+        assert floor.claim(item_id) is None  # running: a second delivery takes nothing
+        running = store.get(item_id)
+        assert floor.finish(item_id) == item_id
+        assert floor.finish(item_id) is None
+    finally:
+        floor.close()
+
+    assert (submitted.queue, submitted.status, submitted.payload, submitted.customer_id) == (
+        QUEUE,
+        Status.PENDING,
+        PAYLOAD,
+        "K1",
+    )
+    assert running.status is Status.RUNNING and running.lease_owner == floor.actor
+    in_five_minutes = datetime.now(UTC) + timedelta(minutes=5)
+    assert running.lease_expires is not None and running.lease_expires > in_five_minutes
+    done = store.get(item_id)
+    assert (done.status, done.attempts, done.lease_owner, done.result) == (Status.DONE, 1, None, {})
+    assert done.version == 3 and done.updated_at >= submitted.created_at
+    history = [(e.from_state, e.to_state, e.actor, e.queue) for e in store.events("item", item_id)]
+    assert history == [
+        (None, "pending", "intake", QUEUE),
+        ("pending", "running", floor.actor, QUEUE),
+        ("running", "done", floor.actor, QUEUE),
+    ]
+    assert store.counts()[QUEUE] == {"done": 1}
