@@ -14,8 +14,9 @@ For each broker × database, measured back to back in the same run:
       the driver, on the runtime's tables (durable_floor.py): c/a is the most any durable runtime could
       reach here, b/c what the runtime's own code costs.
 All three are timed from the first send until the last completion, after a warm-up of a few tasks that reaches
-both pool processes. CPU counted: the worker's processes (/proc) and the sending loop's; not the benchmark's
-own waiting for the end (it looks a few dozen times, more often as the end nears: wait_for_count).
+both pool processes. CPU counted, and shown apart: the sending loop's, the worker's main process's and its
+pool's (/proc); not the benchmark's own waiting for the end (it looks a few dozen times, more often as the
+end nears: wait_for_count).
 `--profile timing` adds a run of (b) whose worker times the runtime's calls per item;
 `--profile cprofile` adds one that runs cProfile around each task body in the pool processes.
 
@@ -367,22 +368,25 @@ def wait_for_count(
 # ------------------------------------------------------------------ the two measurements
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of the worker process and its live pool processes. The sending side's
-    CPU is added by each measurement (the send loop's, not the benchmark's own waiting).
+def worker_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of the worker's main process, and of its live pool processes. The sending
+    side's CPU is added by each measurement (the send loop's, not the benchmark's own waiting).
 
     Other load on a shared machine does not count; the database server and Redis are not included.
     """
     tick = os.sysconf("SC_CLK_TCK")
-    total, pids = 0.0, [pid]
-    with suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids += [int(c) for c in (task / "children").read_text().split()]
-    for p in pids:
+
+    def cpu(p: int) -> float:
         with suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            return (int(fields[11]) + int(fields[12])) / tick
+        return 0.0
+
+    children: list[int] = []
+    with suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return cpu(pid), sum(cpu(c) for c in children)
 
 
 @dataclass
@@ -390,16 +394,55 @@ class Measured:
     items: int
     seconds: float
     send_seconds: float  # of which the sending side (submit + enqueue, or send_task) took
-    cpu_seconds: float  # CPU of the worker processes and the sender during the timed part
-    sender_cpu_seconds: float  # of which the sender's (submit + enqueue, or send_task)
+    sender_cpu_seconds: float  # CPU during the timed part: the sender's (submit + enqueue, or send_task),
+    main_cpu_seconds: float  # the worker's main process's (takes messages, hands them to the pool, acks)
+    pool_cpu_seconds: float  # and its pool processes' (the tasks)
 
     @property
     def rate(self) -> float:
         return self.items / self.seconds
 
     @property
+    def cpu_seconds(self) -> float:
+        return self.sender_cpu_seconds + self.main_cpu_seconds + self.pool_cpu_seconds
+
+    @property
     def cpu_ms_per_item(self) -> float:
         return 1000 * self.cpu_seconds / self.items
+
+    def split_ms_per_item(self) -> list[str]:
+        """The sender's, the worker main process's and the pool's CPU ms per item."""
+        parts = (self.sender_cpu_seconds, self.main_cpu_seconds, self.pool_cpu_seconds)
+        return [f"{1000 * part / self.items:.2f}" for part in parts]
+
+
+def timed(
+    worker: Worker,
+    send: Callable[[int], tuple[float, float]],
+    items: int,
+    count: Callable[[], int],
+    target: int,
+) -> Measured:
+    """Send `items` (`send` answers its wall and CPU seconds), then wait until `count()` reaches `target`."""
+    main, pool = worker_cpu_seconds(worker.proc.pid)
+    start = time.perf_counter()
+    sent, sender_cpu = send(items)
+    wait_for_count(count, target, items, worker, f"{items} items", start)
+    elapsed = time.perf_counter() - start
+    main_after, pool_after = worker_cpu_seconds(worker.proc.pid)
+    return Measured(items, elapsed, sent, sender_cpu, main_after - main, pool_after - pool)
+
+
+def in_this_process(send_one: Callable[[], None]) -> Callable[[int], tuple[float, float]]:
+    """A sender for `timed` that calls `send_one` here, timing its wall and CPU seconds."""
+
+    def send(items: int) -> tuple[float, float]:
+        cpu, start = time.process_time(), time.perf_counter()
+        for _ in range(items):
+            send_one()
+        return time.perf_counter() - start, time.process_time() - cpu
+
+    return send
 
 
 def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
@@ -417,16 +460,8 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
         for _ in range(WARMUP):
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
         wait_until(lambda: counter.value() >= WARMUP, worker, "baseline warm-up", 0.05)
-        target = counter.value() + items
-        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
-        start = time.perf_counter()
-        for _ in range(items):
-            app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
-        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
-        wait_for_count(counter.value, target, items, worker, "baseline tasks", start)
-        elapsed = time.perf_counter() - start
-        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
-        return Measured(items, elapsed, sent, cpu, sender_cpu)
+        send = in_this_process(lambda: app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE))
+        return timed(worker, send, items, counter.value, counter.value() + items)
     finally:
         worker.stop()
         counter.close()
@@ -458,15 +493,7 @@ def measure_floor(broker: str, db_url: str, items: int, tmp: Path) -> Measured:
         for _ in range(WARMUP):
             submit()
         wait_until(lambda: count() >= WARMUP, worker, "floor warm-up", 0.05)
-        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
-        start = time.perf_counter()
-        for _ in range(items):
-            submit()
-        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
-        wait_for_count(count, WARMUP + items, items, worker, "floor items", start)
-        elapsed = time.perf_counter() - start
-        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
-        return Measured(items, elapsed, sent, cpu, sender_cpu)
+        return timed(worker, in_this_process(submit), items, count, WARMUP + items)
     finally:
         worker.stop()
         floor.close()
@@ -543,15 +570,8 @@ def measure_runtime(
         for _ in range(WARMUP):
             submit()
         wait_until(all_done(store, before + WARMUP), worker, "runtime warm-up", 0.05)
-        cpu, sender_cpu = tree_cpu_seconds(worker.proc.pid), time.process_time()
-        start = time.perf_counter()
-        for _ in range(items):
-            submit()
-        sent, sender_cpu = time.perf_counter() - start, time.process_time() - sender_cpu
-        wait_for_count(done_count(store), before + WARMUP + items, items, worker, "runtime items", start)
-        elapsed = time.perf_counter() - start
-        cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
-        return Measured(items, elapsed, sent, cpu, sender_cpu), profile_dir
+        measured = timed(worker, in_this_process(submit), items, done_count(store), before + WARMUP + items)
+        return measured, profile_dir
     finally:
         worker.stop()
         store.dispose()
@@ -687,13 +707,7 @@ def measure_checkout(broker: str, kind: str, items: int, tmp: Path, code: Path) 
             sender = Sender(code, env, tmp / "sender.log")
             sender.send(WARMUP)
             wait_until(all_done(observer, WARMUP), worker, f"warm-up of {code}", 0.05)
-            cpu = tree_cpu_seconds(worker.proc.pid)
-            start = time.perf_counter()
-            sent, sender_cpu = sender.send(items)
-            wait_for_count(done_count(observer), WARMUP + items, items, worker, f"items of {code}", start)
-            elapsed = time.perf_counter() - start
-            cpu = tree_cpu_seconds(worker.proc.pid) - cpu + sender_cpu
-            return Measured(items, elapsed, sent, cpu, sender_cpu)
+            return timed(worker, sender.send, items, done_count(observer), WARMUP + items)
         finally:
             if sender is not None:
                 sender.stop()
@@ -821,10 +835,20 @@ def main() -> None:
         "(c) floor items/s",
         "c/a",
         "b/c",
-        "worker+sender CPU ms/item (a) / (b) / (c)",
-        "of it the sender's (a) / (b) / (c)",
+        "CPU ms/item (a) / (b) / (c)",
         "(b) submit+enqueue items/s",
         title=f"Runtime throughput, NoopBot, {CONCURRENCY} prefork processes, {os.cpu_count()} CPUs",
+    )
+    split = Table(
+        "broker",
+        "database",
+        "measured",
+        "sender",
+        "worker's main process",
+        "pool processes",
+        "all",
+        title="Where the CPU goes, ms per item (the worker's main process takes the messages, hands them to "
+        "the pool and acknowledges them; the pool runs the tasks)",
     )
     profiles: list[tuple[str, Path, int]] = []
     versus = Table(
@@ -882,10 +906,12 @@ def main() -> None:
                     f"{c.rate / a.rate:.2f}",
                     f"{b.rate / c.rate:.2f}",
                     " / ".join(f"{m.cpu_ms_per_item:.1f}" for m in (a, b, c)),
-                    " / ".join(f"{1000 * m.sender_cpu_seconds / items:.2f}" for m in (a, b, c)),
                     f"{items / b.send_seconds:,.0f}",
                 )
+                for label, m in (("(a) bare Celery", a), ("(b) runtime", b), ("(c) floor", c)):
+                    split.add_row(broker, db, label, *m.split_ms_per_item(), f"{m.cpu_ms_per_item:.2f}")
         console.print(table)
+        console.print(split)
         if against is not None:
             console.print(versus)
         for title, pdir, items in profiles:
