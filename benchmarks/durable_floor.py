@@ -109,10 +109,10 @@ class FloorStore:
     def close(self) -> None:
         self.conn.close()
 
-    def submit(self, payload: dict[str, Any], customer_id: str) -> int:
+    def submit(self, payload: dict[str, Any], customer_id: str, reference: str | None = None) -> int:
         now = datetime.now(UTC)
         text = json.dumps(payload, sort_keys=True)
-        reference, digest = uuid.uuid4().hex, hashlib.sha256(text.encode()).hexdigest()
+        reference, digest = reference or uuid.uuid4().hex, hashlib.sha256(text.encode()).hexdigest()
         redispatch = now + timedelta(seconds=60)
         if not self.sqlite:
             return self._pg("submit", queue=QUEUE, reference=reference, hash=digest, customer=customer_id,

@@ -1,12 +1,16 @@
-"""Intake cost per accepted request, against a bare FastAPI endpoint served the same way, in one run.
+"""Intake cost per accepted request, against a bare FastAPI endpoint and a durable floor, in one run.
 
 Run: .venv/bin/python benchmarks/intake_throughput.py [--requests N] [--rounds R] [--databases sqlite,postgresql]
 
-Both servers are uvicorn subprocesses with one worker; a client process sends the same ARK request body with
+All servers are uvicorn subprocesses with one worker; a client process sends the same ARK request body with
 a fresh Idempotency-Key each time, from 8 threads. (a) baseline: a FastAPI app whose one POST validates the
 body with the ARK request model and answers 202 — what any JSON API on this stack costs. (b) the intake: bearer
-token, validation, the booking horizon, the item and its event stored, "run item X" sent to Redis. Measured: the
-server process's CPU-ms per request (/proc) and requests per second; rounds alternate (a) and (b).
+token, validation, the booking horizon, the item and its event stored, "run item X" sent to Redis. (c) the
+floor: (a) that also stores the item and its event as hand-written SQL on the driver (durable_floor.py, one
+connection per thread, on SQLite one writer of the process at a time) and sends "run item X" with Celery, in
+the thread pool as the intake does: c/a is the most any intake that keeps what it accepts could reach, b/c what
+the intake's own code costs. Measured: the server process's CPU-ms per request (/proc) and requests per second;
+each round runs all three, in turn first.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -59,6 +66,42 @@ app = FastAPI()
 async def submit(body: Annotated[ArkRequest, Body()], idempotency_key: Annotated[str | None, Header()] = None):
     return JSONResponse({"id": 1, "status": "pending", "reference": idempotency_key}, status_code=202)
 """
+FLOOR_APP = """
+import os
+import threading
+from contextlib import nullcontext
+from typing import Annotated
+
+from celery import Celery
+from fastapi import Body, FastAPI, Header
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+import durable_floor
+from bots.ark_certificate.request import ArkRequest
+from bots.runtime.dispatch import configure
+from bots.runtime.settings import Settings
+
+app = FastAPI()
+celery = configure(Settings(), Celery("floor"))
+url = os.environ["PORTALBOTS_DATABASE_URL"]
+mine = threading.local()
+turn = threading.Lock() if url.startswith("sqlite") else nullcontext()
+
+def accept(body: ArkRequest, key: str | None) -> int:
+    if not hasattr(mine, "floor"):
+        mine.floor = durable_floor.FloorStore(url)
+    with turn:
+        item_id = mine.floor.submit(body.model_dump(mode="json"), body.customer_id, key)
+    celery.send_task("bench.floor", args=[item_id], queue="bench_floor", argsrepr=f"[{item_id}]", kwargsrepr="{}")
+    return item_id
+
+@app.post("/v1/ark-certificates", status_code=202)
+async def submit(body: Annotated[ArkRequest, Body()], idempotency_key: Annotated[str | None, Header()] = None):
+    item_id = await run_in_threadpool(accept, body, idempotency_key)
+    return JSONResponse({"id": item_id, "status": "pending", "reference": idempotency_key}, status_code=202)
+"""
+APPS = ("bare", "intake", "floor")
 
 console = Console()
 
@@ -134,17 +177,66 @@ def measure(what: str, proc: subprocess.Popen[bytes], port: int, requests: int) 
     return Measure(what, requests - requests % THREADS, seconds, cpu_ms(proc.pid) - before)
 
 
-def database(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'intake.db'}"
-    name = f"pb_bench_intake_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str]:
+    """A migrated database, a new PostgreSQL one dropped afterwards; the messages sent are flushed from Redis."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp / 'intake.db'}"
+            upgrade(url)
+            yield url
+            return
+        name = f"pb_bench_intake_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(
+            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+            upgrade(url)
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+    finally:
+        broker.flushdb()
+        broker.close()
+
+
+def measure_all(kind: str, url: str, tmp: Path, rounds: int, requests: int) -> dict[str, list[Measure]]:
+    """`rounds` rounds of (a), (b) and (c) on the database at `url`, each round starting with the next one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
+    env.update(
+        PYTHONPATH=f"{ROOT}:{tmp}:{ROOT / 'benchmarks'}",
+        PORTALBOTS_DATA_DIR=str(tmp / "var"),
+        PORTALBOTS_DATABASE_URL=url,
+        PORTALBOTS_BROKER_URL=REDIS_URL,
+        PORTALBOTS_INTAKE_TOKEN=TOKEN,
     )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    results: dict[str, list[Measure]] = {what: [] for what in APPS}
+    for n in range(rounds):
+        for what in APPS[n % 3 :] + APPS[: n % 3]:
+            port = free_port()
+            if what == "intake":
+                cmd = [sys.executable, "-m", "bots.cli", "intake", "--port", str(port)]
+            else:
+                cmd = [sys.executable, "-m", "uvicorn", f"{what}_app:app", "--port", str(port)]
+                cmd += ["--log-level", "warning"]
+            proc = serve(cmd, env, port)
+            try:
+                results[what].append(measure(what, proc, port, requests))
+            finally:
+                proc.terminate()
+                proc.wait(20)
+            last = results[what][-1]
+            console.print(
+                f"[dim]{kind} round {n + 1}: {what} {last.per_second:.0f} req/s, "
+                f"{last.cpu_per_request:.2f} CPU ms/req[/dim]"
+            )
+    return results
 
 
 def main() -> int:
@@ -156,63 +248,43 @@ def main() -> int:
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args()
     table = Table(
-        title=f"Intake vs bare FastAPI, 1 uvicorn worker, {THREADS} client threads, {os.cpu_count()} CPUs"
+        title=f"Intake vs bare FastAPI and the floor, 1 uvicorn worker, {THREADS} client threads, {os.cpu_count()} CPUs"
     )
     for col in (
         "database",
         "(a) bare req/s",
         "(b) intake req/s",
         "b/a req/s",
-        "(a) CPU ms/req",
-        "(b) CPU ms/req",
+        "(c) floor req/s",
+        "c/a req/s",
+        "b/c req/s",
+        "CPU ms/req (a) / (b) / (c)",
         "a/b CPU",
+        "a/c CPU",
+        "c/b CPU",
     ):
         table.add_column(col, justify="right")
     with tempfile.TemporaryDirectory(prefix="pb-bench-intake-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "bare_app.py").write_text(BARE_APP)
+        (tmp / "floor_app.py").write_text(FLOOR_APP)
         for kind in args.databases.split(","):
-            url = database(kind, tmp)
-            upgrade(url)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
-            env.update(
-                PYTHONPATH=f"{ROOT}:{tmp}",
-                PORTALBOTS_DATA_DIR=str(tmp / "var"),
-                PORTALBOTS_DATABASE_URL=url,
-                PORTALBOTS_BROKER_URL=REDIS_URL,
-                PORTALBOTS_INTAKE_TOKEN=TOKEN,
-            )
-            results: dict[str, list[Measure]] = {"bare": [], "intake": []}
-            for n in range(args.rounds):
-                for what in ("bare", "intake") if n % 2 == 0 else ("intake", "bare"):
-                    port = free_port()
-                    if what == "bare":
-                        cmd = [
-                            sys.executable,
-                            "-m",
-                            "uvicorn",
-                            "bare_app:app",
-                            "--port",
-                            str(port),
-                            "--log-level",
-                            "warning",
-                        ]
-                    else:
-                        cmd = [sys.executable, "-m", "bots.cli", "intake", "--port", str(port)]
-                    proc = serve(cmd, env, port)
-                    try:
-                        results[what].append(measure(what, proc, port, args.requests))
-                    finally:
-                        proc.terminate()
-                        proc.wait(20)
-                    console.print(f"[dim]{kind} round {n + 1}: {what} {results[what][-1].per_second:.0f} req/s, "
-                                  f"{results[what][-1].cpu_per_request:.2f} CPU ms/req[/dim]")  # fmt: skip
-            a = statistics.median(m.per_second for m in results["bare"])
-            b = statistics.median(m.per_second for m in results["intake"])
-            ca = statistics.median(m.cpu_per_request for m in results["bare"])
-            cb = statistics.median(m.cpu_per_request for m in results["intake"])
+            with database(kind, tmp) as url:
+                results = measure_all(kind, url, tmp, args.rounds, args.requests)
+            a, b, c = (statistics.median(m.per_second for m in results[what]) for what in APPS)
+            ca, cb, cc = (statistics.median(m.cpu_per_request for m in results[what]) for what in APPS)
             table.add_row(
-                kind, f"{a:.0f}", f"{b:.0f}", f"{b / a:.2f}", f"{ca:.2f}", f"{cb:.2f}", f"{ca / cb:.2f}"
+                kind,
+                f"{a:.0f}",
+                f"{b:.0f}",
+                f"{b / a:.2f}",
+                f"{c:.0f}",
+                f"{c / a:.2f}",
+                f"{b / c:.2f}",
+                f"{ca:.2f} / {cb:.2f} / {cc:.2f}",
+                f"{ca / cb:.2f}",
+                f"{ca / cc:.2f}",
+                f"{cc / cb:.2f}",
             )
     console.print(table)
     return 0
