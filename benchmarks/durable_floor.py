@@ -1,14 +1,14 @@
 """The floor: the least a durable queue with a history writes per item, on the runtime's own tables.
 
-For runtime_throughput.py's (c): what a no-op item would cost if the store were hand-written SQL on the
-driver (sqlite3, psycopg), with no SQLAlchemy, no runner, no checks beyond the lease. Per item, as the
-runtime does it: the item and its "submitted" event in one transaction (the sender), then "claimed" and
-"done", each with its event, in one transaction each (the Celery task); every index of the runtime's
-schema is kept up to date, on SQLite in WAL mode with the runtime's pragmas, on PostgreSQL one
-statement (a data-modifying CTE) per change. It is no design to follow: it checks no paused queue, no
-breaker, no request model, keeps no connection pool. Its ratio to bare Celery is the most any runtime that
-keeps the item durable with its history could reach here; the runtime's ratio to it is what the runtime's
-own code costs.
+For the (c) of runtime_throughput.py and of intake_throughput.py: what a no-op item would cost if the store
+were hand-written SQL on the driver (sqlite3, psycopg), with no SQLAlchemy, no runner, no checks beyond the
+lease. Per item, as the runtime does it: the item and its "submitted" event in one transaction (the sender,
+or the intake), then "claimed" and "done", each with its event, in one transaction each (the Celery task);
+every index of the runtime's schema is kept up to date, on SQLite in WAL mode with the runtime's pragmas, on
+PostgreSQL one statement (a data-modifying CTE) per change. It is no design to follow: it checks no paused
+queue, no breaker, no request model, keeps no connection pool. Its ratio to bare Celery (or bare FastAPI) is
+the most any runtime that keeps the item durable with its history could reach here; the runtime's ratio to
+it is what the runtime's own code costs.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _sqlite_time(at: datetime) -> str:
 
 
 class FloorStore:
-    """The three changes of an item on one raw connection (one per process)."""
+    """The three changes of an item on one raw connection (one per process, or per thread: not shared)."""
 
     def __init__(self, url: str) -> None:
         self.sqlite = url.startswith("sqlite")

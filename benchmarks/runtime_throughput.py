@@ -365,7 +365,7 @@ def wait_for_count(
         time.sleep(min(0.05, max(0.002, 0.5 * (target - n) * per_item)))
 
 
-# ------------------------------------------------------------------ the two measurements
+# ------------------------------------------------------------------ the three measurements
 
 
 def worker_cpu_seconds(pid: int) -> tuple[float, float]:
@@ -416,25 +416,26 @@ class Measured:
         return [f"{1000 * part / self.items:.2f}" for part in parts]
 
 
-def timed(
+def timed_part(
     worker: Worker,
     send: Callable[[int], tuple[float, float]],
     items: int,
     count: Callable[[], int],
     target: int,
+    what: str,
 ) -> Measured:
     """Send `items` (`send` answers its wall and CPU seconds), then wait until `count()` reaches `target`."""
     main, pool = worker_cpu_seconds(worker.proc.pid)
     start = time.perf_counter()
     sent, sender_cpu = send(items)
-    wait_for_count(count, target, items, worker, f"{items} items", start)
+    wait_for_count(count, target, items, worker, what, start)
     elapsed = time.perf_counter() - start
     main_after, pool_after = worker_cpu_seconds(worker.proc.pid)
     return Measured(items, elapsed, sent, sender_cpu, main_after - main, pool_after - pool)
 
 
 def in_this_process(send_one: Callable[[], None]) -> Callable[[int], tuple[float, float]]:
-    """A sender for `timed` that calls `send_one` here, timing its wall and CPU seconds."""
+    """A sender for `timed_part` that calls `send_one` here, timing its wall and CPU seconds."""
 
     def send(items: int) -> tuple[float, float]:
         cpu, start = time.process_time(), time.perf_counter()
@@ -461,7 +462,7 @@ def measure_baseline(broker: str, items: int, tmp: Path) -> Measured:
             app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE)
         wait_until(lambda: counter.value() >= WARMUP, worker, "baseline warm-up", 0.05)
         send = in_this_process(lambda: app.send_task(BASELINE_TASK, queue=BASELINE_QUEUE))
-        return timed(worker, send, items, counter.value, counter.value() + items)
+        return timed_part(worker, send, items, counter.value, counter.value() + items, "baseline tasks")
     finally:
         worker.stop()
         counter.close()
@@ -493,7 +494,7 @@ def measure_floor(broker: str, db_url: str, items: int, tmp: Path) -> Measured:
         for _ in range(WARMUP):
             submit()
         wait_until(lambda: count() >= WARMUP, worker, "floor warm-up", 0.05)
-        return timed(worker, in_this_process(submit), items, count, WARMUP + items)
+        return timed_part(worker, in_this_process(submit), items, count, WARMUP + items, "floor items")
     finally:
         worker.stop()
         floor.close()
@@ -570,7 +571,10 @@ def measure_runtime(
         for _ in range(WARMUP):
             submit()
         wait_until(all_done(store, before + WARMUP), worker, "runtime warm-up", 0.05)
-        measured = timed(worker, in_this_process(submit), items, done_count(store), before + WARMUP + items)
+        target = before + WARMUP + items
+        measured = timed_part(
+            worker, in_this_process(submit), items, done_count(store), target, "runtime items"
+        )
         return measured, profile_dir
     finally:
         worker.stop()
@@ -707,7 +711,9 @@ def measure_checkout(broker: str, kind: str, items: int, tmp: Path, code: Path) 
             sender = Sender(code, env, tmp / "sender.log")
             sender.send(WARMUP)
             wait_until(all_done(observer, WARMUP), worker, f"warm-up of {code}", 0.05)
-            return timed(worker, sender.send, items, done_count(observer), WARMUP + items)
+            return timed_part(
+                worker, sender.send, items, done_count(observer), WARMUP + items, f"items of {code}"
+            )
         finally:
             if sender is not None:
                 sender.stop()
