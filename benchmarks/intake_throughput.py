@@ -35,15 +35,13 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 import redis  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bots.runtime.migrate import upgrade  # noqa: E402
+from benchmarks.runtime_throughput import database as fresh_database  # noqa: E402
 from bots.runtime.serve import free_port  # noqa: E402
 
 TOKEN = "bench-intake-token-0123456789"
-PG_ADMIN_URL = os.environ.get("PORTALBOTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PORTALBOTS_TEST_REDIS", "redis://127.0.0.1:6379") + "/12"
 THREADS = 8
 BODY = {
@@ -179,28 +177,11 @@ def measure(what: str, proc: subprocess.Popen[bytes], port: int, requests: int) 
 
 @contextmanager
 def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A migrated database, a new PostgreSQL one dropped afterwards; the messages sent are flushed from Redis."""
+    """A fresh, migrated database (runtime_throughput's); afterwards the messages sent are flushed from Redis."""
     broker = redis.Redis.from_url(REDIS_URL)
     try:
-        if kind == "sqlite":
-            url = f"sqlite:///{tmp / 'intake.db'}"
-            upgrade(url)
+        with fresh_database(kind, tmp) as url:
             yield url
-            return
-        name = f"pb_bench_intake_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(
-            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-        )
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-            upgrade(url)
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
     finally:
         broker.flushdb()
         broker.close()
