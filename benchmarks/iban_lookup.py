@@ -42,7 +42,7 @@ from rich.table import Table  # noqa: E402
 from schwifty import IBAN  # noqa: E402
 from schwifty.exceptions import SchwiftyException  # noqa: E402
 
-from benchmarks.intake_throughput import cpu_ms, serve  # noqa: E402  (the same server start, CPU reading)
+from benchmarks.intake_throughput import cpu_ms, serve, server_env  # noqa: E402  (the same server start, CPU reading)
 from bots.bank_change.iban import check_iban, warm_up  # noqa: E402
 from bots.runtime.migrate import upgrade  # noqa: E402
 from bots.runtime.serve import free_port  # noqa: E402
@@ -172,13 +172,7 @@ def main() -> int:
         (tmp / "bare_app.py").write_text(BARE_APP)
         url = f"sqlite:///{tmp / 'intake.db'}"
         upgrade(url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
-        env.update(
-            PYTHONPATH=f"{ROOT}:{tmp}",
-            PORTALBOTS_DATA_DIR=str(tmp / "var"),
-            PORTALBOTS_DATABASE_URL=url,
-            PORTALBOTS_INTAKE_TOKEN=TOKEN,
-        )
+        env = server_env(tmp, url, TOKEN)
         commands = {
             "intake": [sys.executable, "-m", "bots.cli", "intake", "--port"],
             "bare": [sys.executable, "-m", "uvicorn", "bare_app:app", "--log-level", "info", "--port"],

@@ -187,16 +187,23 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         broker.close()
 
 
-def measure_all(kind: str, url: str, tmp: Path, rounds: int, requests: int) -> dict[str, list[Measure]]:
-    """`rounds` rounds of (a), (b) and (c) on the database at `url`, each round starting with the next one."""
+def server_env(tmp: Path, url: str, token: str, *paths: str, **settings: str) -> dict[str, str]:
+    """The environment of a server subprocess: none of ours but these settings, the apps written to `tmp` and
+    `paths` importable, the store at `url`, `token` the intake's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
     env.update(
-        PYTHONPATH=f"{ROOT}:{tmp}:{ROOT / 'benchmarks'}",
+        PYTHONPATH=":".join([str(ROOT), str(tmp), *paths]),
         PORTALBOTS_DATA_DIR=str(tmp / "var"),
         PORTALBOTS_DATABASE_URL=url,
-        PORTALBOTS_BROKER_URL=REDIS_URL,
-        PORTALBOTS_INTAKE_TOKEN=TOKEN,
+        PORTALBOTS_INTAKE_TOKEN=token,
+        **settings,
     )
+    return env
+
+
+def measure_all(kind: str, url: str, tmp: Path, rounds: int, requests: int) -> dict[str, list[Measure]]:
+    """`rounds` rounds of (a), (b) and (c) on the database at `url`, each round starting with the next one."""
+    env = server_env(tmp, url, TOKEN, f"{ROOT / 'benchmarks'}", PORTALBOTS_BROKER_URL=REDIS_URL)
     results: dict[str, list[Measure]] = {what: [] for what in APPS}
     for n in range(rounds):
         for what in APPS[n % 3 :] + APPS[: n % 3]:
