@@ -18,6 +18,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from bots.runtime.clock import Clock, SystemClock, utc
 from bots.runtime.errors import StoreUnavailable
+from bots.runtime.store.kept import Kept
 
 PING_AFTER_IDLE_SECONDS = 2.0
 SQLITE_LOCK_TIMEOUT_SECONDS = 30
@@ -156,16 +157,26 @@ class StoreBase:
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.clock: Clock = clock or SystemClock()
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # the connections writes go through, kept between them (kept.py): SQLite's one writer of this
+        # process (_one_writer), PostgreSQL's one-statement changes (a few threads at once)
+        self._writer = Kept(self.engine.connect, most=1)
+        self._statements = Kept(self._autocommit.connect, most=2, idle_limit=lambda: PING_AFTER_IDLE_SECONDS)
 
     def dispose(self) -> None:
+        self._writer.close()
+        self._statements.close()
         self.engine.dispose()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        if self.is_postgres:
+            with _translated(), self.engine.begin() as conn:
+                yield conn
+            return
         # SQLite: the process's turn at writing (_one_writer), looked up each time (a fork forgets them)
-        lock = None if self.is_postgres else _writer_lock(str(self.engine.url))
-        with _one_writer(lock), _translated(), self.engine.begin() as conn:
-            yield conn
+        with _one_writer(_writer_lock(str(self.engine.url))), _translated(), self._writer.use() as conn:
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def _one_statement(self) -> Iterator[Connection]:
@@ -176,7 +187,7 @@ class StoreBase:
             with self._write() as conn:
                 yield conn
             return
-        with _translated(), self._autocommit.connect() as conn:
+        with _translated(), self._statements.use() as conn:
             yield conn
 
     @contextmanager
