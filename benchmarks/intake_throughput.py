@@ -7,10 +7,10 @@ a fresh Idempotency-Key each time, from 8 threads. (a) baseline: a FastAPI app w
 body with the ARK request model and answers 202 — what any JSON API on this stack costs. (b) the intake: bearer
 token, validation, the booking horizon, the item and its event stored, "run item X" sent to Redis. (c) the
 floor: (a) that also stores the item and its event as hand-written SQL on the driver (durable_floor.py, one
-connection per thread, on SQLite one writer of the process at a time) and sends "run item X" with Celery, in
-the thread pool as the intake does: c/a is the most any intake that keeps what it accepts could reach, b/c what
-the intake's own code costs. Measured: the server process's CPU-ms per request (/proc) and requests per second;
-each round runs all three, in turn first.
+connection per thread, on SQLite one writer of the process at a time) and sends "run item X" with Celery as it
+comes (kombu's own Redis transport), in the thread pool as the intake does: c/a is the most any intake that
+keeps what it accepts could reach, b/c what the intake's own code costs. Measured: the server process's CPU-ms
+per request (/proc) and requests per second; each round runs all three, in turn first.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ from bots.runtime.settings import Settings
 
 app = FastAPI()
 celery = configure(Settings(), Celery("floor"))
+celery.conf.broker_transport = None  # Celery as it comes: kombu's own Redis transport, not the runtime's
 url = os.environ["PORTALBOTS_DATABASE_URL"]
 mine = threading.local()
 turn = threading.Lock() if url.startswith("sqlite") else nullcontext()

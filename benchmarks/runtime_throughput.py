@@ -6,7 +6,8 @@ Run: .venv/bin/python benchmarks/runtime_throughput.py [--items N] [--brokers re
 
 For each broker × database, measured back to back in the same run:
   (a) baseline: a tiny Celery app of this module (one task that only signals its completion), run by a
-      worker subprocess with the runtime's Celery settings (acks_late, prefetch 1, 2 prefork processes);
+      worker subprocess with the runtime's Celery settings (acks_late, prefetch 1, 2 prefork processes) but
+      Celery as it comes: on Redis kombu's own transport, not the runtime's redis_broker;
       completion is counted by a Redis INCR (redis broker) or a 2-byte file append (embedded broker);
   (b) runtime: NoopBot items through Store.submit + CeleryDispatcher.enqueue, run by
       `python -m bots.cli worker --queues noop --concurrency 2`; an item counts when the store says `done`;
@@ -62,6 +63,7 @@ from celery import Celery, signals  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bots.runtime import redis_broker  # noqa: E402
 from bots.runtime.dispatch import CeleryDispatcher, configure, worker_argv  # noqa: E402
 from bots.runtime.settings import Settings  # noqa: E402
 
@@ -139,8 +141,11 @@ def bench_noop() -> None:
 
 
 def baseline_app(settings: Settings) -> Celery:
-    """A Celery app with exactly the runtime's Celery settings and one no-op task."""
+    """A Celery app with the runtime's Celery settings and one no-op task: bare Celery as it comes, so on Redis
+    with kombu's own transport, not the runtime's (redis_broker.py: a client per channel, not per command)."""
     app = configure(settings, Celery("portalbots-bench"))
+    if app.conf.broker_transport == redis_broker.TRANSPORT:
+        app.conf.broker_transport = None  # kombu's, chosen by the URL's scheme
     app.task(name=BASELINE_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(bench_noop)
     app.task(name=FLOOR_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
         durable_floor.floor_task

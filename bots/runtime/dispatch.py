@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from bots.runtime import embedded_broker, stopping
+from bots.runtime import embedded_broker, redis_broker, stopping
 from bots.runtime.bot import Registry
 from bots.runtime.clock import clock_from_shift
 from bots.runtime.maintenance import tick
@@ -34,11 +34,14 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     its worker is sent again by housekeeping (the store knows the item is still pending).
     """
     if settings.broker_url:
-        return {
+        options: dict[str, Any] = {
             "broker_url": settings.broker_url,
             "broker_transport_options": {"visibility_timeout": 3600},
             "worker_prefetch_multiplier": 1,
         }
+        if settings.broker_url.startswith("redis://"):  # one client per channel, not per command
+            options["broker_transport"] = redis_broker.TRANSPORT
+        return options
     folder = (settings.private_data_dir() / "broker").resolve()
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
