@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import redis
 import sqlalchemy as sa
 
 from bots.ark_certificate.request import ArkRequest
@@ -45,6 +46,19 @@ def unavailable(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is not available in CI")
     pytest.skip(f"{what} is not available")
+
+
+def empty_redis(db: int) -> Iterator[str]:
+    """The URL of Redis database `db`, emptied before and after: for a fixture to `yield from`."""
+    url = f"{REDIS_URL}/{db}"
+    try:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+    except redis.ConnectionError:
+        unavailable("Redis")
+    yield url
+    client.flushdb()
+    client.close()
 
 
 def free_port() -> int:

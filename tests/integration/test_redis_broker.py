@@ -17,7 +17,7 @@ from bots.runtime.dispatch import CeleryDispatcher, configure
 from bots.runtime.migrate import upgrade
 from bots.runtime.settings import Settings
 from bots.runtime.store import Store
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL, empty_redis
 
 pytestmark = pytest.mark.redis
 
@@ -27,15 +27,7 @@ QUEUE = "echo"
 
 @pytest.fixture
 def broker_url() -> Iterator[str]:
-    url = f"{REDIS_URL}/{REDIS_DB}"
-    try:
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-    except redis.ConnectionError:
-        unavailable("Redis")
-    yield url
-    client.flushdb()
-    client.close()
+    yield from empty_redis(REDIS_DB)
 
 
 @pytest.fixture

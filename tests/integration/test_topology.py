@@ -31,11 +31,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import redis
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import PG_ADMIN_URL, REDIS_URL, free_port, unavailable
+from tests.conftest import PG_ADMIN_URL, empty_redis, free_port, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -363,15 +362,7 @@ def fresh_database() -> Iterator[str]:
 
 @pytest.fixture
 def fresh_broker() -> Iterator[str]:
-    url = f"{REDIS_URL}/{TOPOLOGY_REDIS_DB}"
-    try:
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-    except redis.ConnectionError:
-        unavailable("Redis")
-    yield url
-    client.flushdb()
-    client.close()
+    yield from empty_redis(TOPOLOGY_REDIS_DB)
 
 
 def wait_healthy(topology: Topology, proc: Process, url: str) -> dict[str, Any]:
