@@ -27,6 +27,9 @@ from celery import signals
 QUEUE = "floor"
 LEASE = timedelta(minutes=15)
 DB_ENV = "BENCH_FLOOR_DB"
+# the runtime's (store/engine.py SQLITE_PRAGMAS, which a test holds this to); written out, as this module is
+# also imported beside an older checkout of the runtime (runtime_throughput.py --against)
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=10000", "foreign_keys=ON")
 
 _ITEM_COLUMNS = (
     "queue, reference, request_hash, customer_id, priority, status, attempts, max_attempts, payload, "
@@ -99,7 +102,7 @@ class FloorStore:
         self.actor = f"floor:{os.getpid()}"
         if self.sqlite:
             self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=0", "foreign_keys=ON"):
+            for pragma in (*SQLITE_PRAGMAS, "busy_timeout=0"):  # its lock waits are below, as the runtime's
                 self.conn.execute(f"PRAGMA {pragma}")
         else:
             import psycopg

@@ -318,14 +318,28 @@ def flush_redis() -> None:
         client.close()
 
 
-@contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh, migrated database: a temp SQLite file, or a new PostgreSQL database dropped afterwards."""
-    from bots.runtime.migrate import upgrade
+def migrate(url: str, code: Path) -> None:
+    """Build the schema of checkout `code` (its own migrations: another checkout's indexes may differ)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bots.runtime.migrate import upgrade; upgrade(sys.argv[1])",
+            url,
+        ],
+        cwd=code,
+        env=os.environ | {"PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"},
+        check=True,
+    )
 
+
+@contextmanager
+def database(kind: str, tmp: Path, code: Path = ROOT) -> Iterator[str]:
+    """A fresh database with the schema of checkout `code`: a temp SQLite file, or a new PostgreSQL database
+    dropped afterwards."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
-        upgrade(url)
+        migrate(url, code)
         yield url
         return
     name = f"pb_bench_{uuid.uuid4().hex[:10]}"
@@ -336,7 +350,7 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        upgrade(url)
+        migrate(url, code)
         yield url
     finally:
         with admin.connect() as conn:
@@ -704,7 +718,7 @@ def measure_checkout(broker: str, kind: str, items: int, tmp: Path, code: Path) 
 
     tmp.mkdir(parents=True)
     broker_url = REDIS_URL if broker == "redis" else None
-    with database(kind, tmp) as db_url:
+    with database(kind, tmp, code) as db_url:
         if broker == "redis":
             flush_redis()
         # no __pycache__ left in another checkout (a start compiles again; the timed part imports nothing)

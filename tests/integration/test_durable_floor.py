@@ -4,10 +4,13 @@ items and events the store reads as its own, so comparing the runtime with it is
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from benchmarks import durable_floor
 from benchmarks.durable_floor import QUEUE, FloorStore
+from bots.runtime.migrate import upgrade
 from bots.runtime.states import Status
-from bots.runtime.store import Store
+from bots.runtime.store import Store, engine
 
 PAYLOAD = {"customer_id": "K1", "action": "noop"}
 
@@ -44,3 +47,24 @@ def test_the_floor_leaves_an_item_done_with_its_history(store: Store, db_url: st
         ("running", "done", floor.actor, QUEUE),
     ]
     assert store.counts()[QUEUE] == {"done": 1}
+
+
+def test_the_floor_sets_sqlite_up_as_the_runtime_does(tmp_path: Path) -> None:
+    assert durable_floor.SQLITE_PRAGMAS == engine.SQLITE_PRAGMAS
+    url = f"sqlite:///{tmp_path / 'floor.db'}"
+    upgrade(url)
+    floor, store = FloorStore(url), Store(url)
+    try:
+        with store._write() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            runtime = [
+                raw.execute(f"PRAGMA {p.partition('=')[0]}").fetchone()[0] for p in engine.SQLITE_PRAGMAS
+            ]
+        ours = [
+            floor.conn.execute(f"PRAGMA {p.partition('=')[0]}").fetchone()[0] for p in engine.SQLITE_PRAGMAS
+        ]
+        assert ours == runtime == ["wal", 1, 10000, 1]
+    finally:
+        floor.close()
+        store.dispose()
