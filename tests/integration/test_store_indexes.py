@@ -44,11 +44,11 @@ def filled(store: Store, clock: FixedClock) -> Store:
 
 @contextmanager
 def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """The statements on work_items `store` runs through SQLAlchemy meanwhile, with their parameters."""
+    """The statements but inserts `store` runs through SQLAlchemy meanwhile, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if "work_items" in statement and not statement.lstrip().upper().startswith("INSERT"):
+        if not statement.lstrip().upper().startswith("INSERT"):
             seen.append((statement, parameters))
 
     sa.event.listen(store.engine, "before_cursor_execute", note)
@@ -98,3 +98,15 @@ def test_a_search_among_one_state_reads_only_that_states_items(filled: Store, se
     else:  # SQLite without statistics often prefers the state's equality in BY_STATUS: the same items
         assert (partial is not None and partial in found) or f"{BY_STATUS} (status=?)" in found, found
         assert "SCAN work_items\n" not in found + "\n", f"{search} reads the whole table:\n{found}"
+
+
+def test_the_done_figures_read_only_the_events_of_items_done(filled: Store) -> None:
+    with statements(filled) as seen:
+        hour_ago = filled.now() - timedelta(hours=1)
+        filled.done_counts(hour_ago)
+        filled.queue_figures([QUEUE], day_start=hour_ago, recent_since=hour_ago)
+    figures = [(sql, params) for sql, params in seen if "FROM events" in sql and "to_state" in sql]
+    assert len(figures) == 2
+    for sql, params in figures:
+        found = plan(filled, sql, params)
+        assert "ix_events_done_at" in found, f"{sql}\n{found}"

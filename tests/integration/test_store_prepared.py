@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -47,6 +48,51 @@ def test_a_row_read_prepared_is_the_row_sqlalchemy_reads(store: Store, clock: Fi
     assert ours.breaker_trial is True and ours.payload == payload
     assert deferred.error == error and deferred.not_before is not None
     assert store.get(item.id) == replace(deferred, breaker_trial=True)
+
+
+def sqlalchemys_arguments(statement: Any, dialect: Any, params: dict[str, Any]) -> Any:
+    """What SQLAlchemy gives the driver for `statement` with `params`: construct_params, then each type's
+    bind processor, in the driver's order."""
+    compiled: Any = statement.compile(dialect=dialect, column_keys=sorted(params))
+    values = compiled.construct_params(params)
+    for bind, name in compiled.bind_names.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values[name] = process(values[name])
+    return tuple(values[name] for name in compiled.positiontup) if compiled.positional else values
+
+
+def test_every_statement_of_an_items_life_gets_the_arguments_sqlalchemy_would_give(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[tuple[Any, dict[str, Any]]] = []
+    one_or_none = prepared.one_or_none
+
+    def noting(conn: Any, statement: Any, params: dict[str, Any]) -> Any:
+        ran.append((statement, params))
+        return one_or_none(conn, statement, params)
+
+    monkeypatch.setattr(prepared, "one_or_none", noting)
+    item, _ = store.submit("echo", {"customer_id": "K1"}, customer_id="K1", due_in=timedelta(hours=1))
+    claimed = store.claim(item.id, "worker-1", timedelta(seconds=90))
+    assert claimed is not None
+    store.finish(claimed, Status.DONE, actor="worker-1", reason="done", result={"ok": True})
+    assert len(ran) >= 3
+    dialect = store.engine.dialect
+    for statement, params in ran:
+        ours = prepared._prepare(statement, dialect, tuple(sorted(params))).arguments(params)
+        assert comparable(ours) == comparable(sqlalchemys_arguments(statement, dialect, params))
+
+
+def comparable(arguments: Any) -> Any:
+    """psycopg's JSON wrapper compares by identity: its content instead."""
+    if isinstance(arguments, dict):
+        return {key: _unwrapped(value) for key, value in arguments.items()}
+    return tuple(_unwrapped(value) for value in arguments)
+
+
+def _unwrapped(value: Any) -> Any:
+    return ("json", value.obj) if type(value).__name__ == "Json" else value
 
 
 def test_no_row_is_none(store: Store) -> None:

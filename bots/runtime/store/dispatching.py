@@ -54,7 +54,7 @@ class DispatchStore(StoreBase):
         with self._write() as conn:
             due = (
                 sa.select(t.items.c.id)
-                .where(t.status_is(Status.DEFERRED), t.items.c.not_before <= now)
+                .where(t.state_is(t.items.c.status, Status.DEFERRED), t.items.c.not_before <= now)
                 .order_by(t.items.c.not_before, t.items.c.id)
                 .limit(limit)
             )

@@ -108,7 +108,9 @@ class OverviewStore(StoreBase):
             for queue, today, recent in conn.execute(
                 sa.select(e.queue, done_since, done_recent)
                 .where(
-                    e.to_state == Status.DONE.value, e.at >= min(day_start, recent_since), e.subject == "item"
+                    t.state_is(e.to_state, Status.DONE),
+                    e.at >= min(day_start, recent_since),
+                    e.subject == "item",
                 )
                 .group_by(e.queue)
             ):
@@ -121,7 +123,7 @@ class OverviewStore(StoreBase):
         e = t.events.c
         q = (
             sa.select(e.queue, sa.func.count())
-            .where(e.to_state == Status.DONE.value, e.at >= since, e.subject == "item")
+            .where(t.state_is(e.to_state, Status.DONE), e.at >= since, e.subject == "item")
             .group_by(e.queue)
         )
         with self._read() as conn:

@@ -11,7 +11,9 @@ inside the caller's transaction (or, on an autocommit connection, as its own). A
 SQLAlchemy raises it (IntegrityError, OperationalError, …: the store translates them as before), and a
 connection the driver lost is invalidated and the pool renewed, as SQLAlchemy does for its own statements.
 
-Only for statements without expanding parameters (IN lists); anything else goes through SQLAlchemy.
+Only for statements without expanding parameters (IN lists) or values computed per call; anything else goes
+through SQLAlchemy. The parameters are passed as construct_params would give them, in one pass per call
+(a test holds them to what SQLAlchemy gives the driver).
 """
 
 from __future__ import annotations
@@ -24,27 +26,42 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 Processor = Callable[[Any], Any]
 Statement = sa.Insert | sa.Update | sa.Select[Any]  # an insert or update may return rows
 
 
+_REQUIRED = object()  # a parameter the caller must give
+
+
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
-    compiled: Any  # SQLCompiler: its construct_params gives every parameter, the statement's own included
-    order: tuple[str, ...] | None  # the parameters' order for a positional driver (SQLite), else by name
-    binds: tuple[tuple[str, Processor], ...]
+    # per parameter, in the driver's order (SQLite's positions, else as compiled): its name in the SQL, the
+    # key the caller gives it by, its own value when the caller gives none (or _REQUIRED), its type processor
+    slots: tuple[tuple[str, str, Any, Processor | None], ...]
+    positional: bool  # a tuple for the driver (SQLite), else a dict by name (psycopg)
     results: tuple[tuple[int, Processor], ...]
     row: Callable[..., Any]  # a named tuple of the returned columns
     returns: bool  # returns rows of its own (an insert may return its id only for SQLAlchemy: not read)
 
     def arguments(self, params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = self.compiled.construct_params(params)
-        for name, process in self.binds:
-            values[name] = process(values[name])
-        return values if self.order is None else tuple(values[name] for name in self.order)
+        """What SQLAlchemy's construct_params and bind processors would give the driver, in one pass."""
+        values = []
+        for name, key, own, process in self.slots:
+            if key in params:
+                value = params[key]
+            elif name in params:
+                value = params[name]
+            elif own is _REQUIRED:
+                raise InvalidRequestError(f"A value is required for bind parameter {key!r}", code="cd3x")
+            else:
+                value = own
+            values.append(value if process is None else process(value))
+        if self.positional:
+            return tuple(values)
+        return {slot[0]: value for slot, value in zip(self.slots, values, strict=True)}
 
     def record(self, got: Sequence[Any]) -> Any:
         if not self.results:
@@ -70,13 +87,21 @@ def _prepare(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> _
 
 def _compile(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> _Prepared:
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
-    if compiled.escaped_bind_names or any(b.expanding for b in compiled.binds.values()):
+    binds = list(compiled.bind_names.items())  # by the names the parameters get (anonymous ones too)
+    if compiled.escaped_bind_names or any(b.expanding or b.callable for b, _ in binds):
         raise ValueError("prepared statements take plain parameters only")
-    binds = []
-    for bind, name in compiled.bind_names.items():  # by the names the parameters get (anonymous ones too)
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            binds.append((name, process))
+    own = compiled.construct_params(_check=False)  # the statement's own values (construct_params' rules)
+    collected = getattr(compiled, "_collected_params", None) or {}  # values the statement carries itself
+    by_name = {}
+    for bind, name in binds:
+        given_by_statement = not bind.required or bind.key in collected or name in collected
+        by_name[name] = (
+            name,
+            bind.key,
+            own[name] if given_by_statement else _REQUIRED,
+            bind.type.dialect_impl(dialect).bind_processor(dialect),
+        )
+    order = compiled.positiontup if compiled.positional else [name for _, name in binds]
     columns = list(statement.exported_columns)
     results = []
     for index, column in enumerate(columns):
@@ -85,9 +110,8 @@ def _compile(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> _
             results.append((index, process))
     return _Prepared(
         sql=compiled.string,
-        compiled=compiled,
-        order=tuple(compiled.positiontup) if compiled.positional else None,
-        binds=tuple(binds),
+        slots=tuple(by_name[name] for name in order),
+        positional=bool(compiled.positional),
         results=tuple(results),
         row=namedtuple("Record", [str(c.key) for c in columns], rename=True),
         returns=bool(columns),

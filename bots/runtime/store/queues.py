@@ -126,7 +126,7 @@ class QueueStore(StoreBase):
                 # what waited is sent at housekeeping's next round, not after its resend bound
                 conn.execute(
                     sa.update(t.items)
-                    .where(t.items.c.queue == queue, t.status_is(Status.PENDING))
+                    .where(t.items.c.queue == queue, t.state_is(t.items.c.status, Status.PENDING))
                     .values(redispatch_at=now)
                 )
         return bool(n)
@@ -188,7 +188,7 @@ def _most_urgent_due(queue: str, now: datetime) -> sa.Select[tuple[int]]:
         sa.select(t.items.c.id)
         .where(
             t.items.c.queue == queue,
-            t.status_is(Status.PENDING),
+            t.state_is(t.items.c.status, Status.PENDING),
             sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
         )
         .order_by(t.items.c.priority.desc(), t.items.c.due_at.asc().nulls_last(), t.items.c.id.asc())

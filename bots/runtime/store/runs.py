@@ -141,7 +141,7 @@ class RunStore(StoreBase):
             sa.select(t.items.c.id)
             .where(
                 t.items.c.queue == queue,
-                t.status_is(Status.PENDING),
+                t.state_is(t.items.c.status, Status.PENDING),
                 sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
                 ~queues.paused(t.items.c.queue),
             )
