@@ -25,8 +25,8 @@ SQLITE_LOCK_TIMEOUT_SECONDS = 30
 # Every SQLite connection's settings (besides its lock timeout). WAL: readers never wait for the writer, and a
 # commit only appends the pages it changed to the log (synchronous=NORMAL: no fsync per commit; a power cut may
 # lose the last commits, never the database). The log is copied back into the database (a checkpoint) when it
-# holds 10,000 pages (~40 MB), not at SQLite's 1,000: an item's three changes write ~21 pages, so every ~50
-# items the same few hot pages were copied back, a fifth of the store's CPU with three processes writing.
+# holds 10,000 pages (~40 MB), not at SQLite's 1,000: an item's three changes write ~18 pages, so every ~50
+# items the same few hot pages were copied back, a quarter of the store's CPU with three processes writing.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=10000", "foreign_keys=ON")
 
 
