@@ -4,6 +4,7 @@ connection kept between writes (store/kept.py)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +14,10 @@ import sqlalchemy as sa
 
 from bots.runtime import schema
 from bots.runtime.clock import FixedClock
+from bots.runtime.errors import StoreUnavailable
 from bots.runtime.migrate import upgrade
 from bots.runtime.states import Status
-from bots.runtime.store import Store, engine
+from bots.runtime.store import Store, engine, events
 
 
 @pytest.fixture
@@ -139,3 +141,64 @@ def test_a_forked_child_writes_through_a_connection_of_its_own(sqlite_store: Sto
         "parent-after",
         "parent-before",
     ]
+
+
+def busy_timeout(conn: sa.Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+def test_a_write_of_driver_statements_only_that_fails_leaves_nothing(sqlite_store: Store) -> None:
+    """The store begins and commits SQLite's write transactions on the driver's connection; a write whose
+    statements all ran there (prepared.py) is rolled back as one through SQLAlchemy is."""
+    item, _ = sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1")
+    before = sqlite_store.events("item", item.id)
+    with pytest.raises(RuntimeError), sqlite_store._write() as conn:
+        assert busy_timeout(conn) == 0  # the writer waits for the lock itself (engine._begin_immediate)
+        events.record(
+            conn, "item", item.id, "echo", "pending", "running", "w", "half-done", sqlite_store.now()
+        )
+        raise RuntimeError("the bot's code broke mid-transaction")
+    assert sqlite_store.events("item", item.id) == before
+    with sqlite_store.engine.connect() as conn:  # the failed writer's connection, back in the pool
+        assert busy_timeout(conn) == engine.SQLITE_LOCK_TIMEOUT_SECONDS * 1000
+    sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference="after")
+    assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 2}}
+
+
+def held_elsewhere(store: Store) -> sqlite3.Connection:
+    """Another process's write lock on the store's database (a connection of its own)."""
+    other = sqlite3.connect(
+        store.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_write_waits_for_the_lock_another_process_holds(sqlite_store: Store) -> None:
+    other = held_elsewhere(sqlite_store)
+    # released after the store's own short waits (~0.1 s), within SQLite's wait that follows them
+    releasing = threading.Timer(0.3, other.execute, ("COMMIT",))
+    releasing.start()
+    try:
+        sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1")
+    finally:
+        releasing.join(10)
+        other.close()
+    assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 1}}
+    with sqlite_store._write() as conn:
+        assert busy_timeout(conn) == 0  # back to its own waits after SQLite's
+
+
+def test_a_lock_held_beyond_the_timeout_is_store_unavailable_and_costs_nothing(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "SQLITE_LOCK_TIMEOUT_SECONDS", 0.2)
+    other = held_elsewhere(sqlite_store)
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1")
+    assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 1}}

@@ -7,9 +7,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -28,6 +28,9 @@ SQLITE_LOCK_TIMEOUT_SECONDS = 30
 # holds 10,000 pages (~40 MB), not at SQLite's 1,000: an item's three changes write ~18 pages, so every ~50
 # items the same few hot pages were copied back, a quarter of the store's CPU with three processes writing.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=10000", "foreign_keys=ON")
+_OWN_LOCK_WAITS = (
+    "portalbots_own_lock_waits"  # a pooled SQLite connection's mark: busy timeout 0 (the writer's)
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -46,10 +49,21 @@ def make_engine(url: str) -> Engine:
         @sa_event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             # Readers take no write lock; writers take it at BEGIN so two writers never deadlock on upgrade.
+            raw = _driver(conn)
             if conn.get_execution_options().get("portalbots_readonly", False):
                 conn.exec_driver_sql("BEGIN")
-            else:
-                _begin_immediate(conn)
+            elif not raw.in_transaction:  # else a statement joins the store's own write (StoreBase._write)
+                raw.execute("PRAGMA busy_timeout=0")
+                try:
+                    _begin_immediate(raw)
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_SECONDS * 1000}")
+
+        @sa_event.listens_for(engine, "checkin")
+        def _waits_again(dbapi_conn: Any, record: Any) -> None:
+            # the store's writer connection waits for locks in _begin_immediate; back in the pool, as all others
+            if dbapi_conn is not None and record.info.pop(_OWN_LOCK_WAITS, False):
+                dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_SECONDS * 1000}")
 
         return engine
     if url.startswith("postgresql://"):
@@ -59,28 +73,32 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _begin_immediate(conn: Connection) -> None:
-    """Take SQLite's write lock. SQLite's own busy handler sleeps at least 1 ms, then 2, 5, 10 ms…, while a write
-    transaction of ours holds the lock for about 0.2 ms: with three processes writing, those sleeps were half
-    of a no-op item's time. So the first ~0.1 s of waiting is ours, in steps of 50 µs doubling to 2 ms; a
-    longer wait is SQLite's, up to the lock timeout (then StoreUnavailable, as for every lock)."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    raw.execute("PRAGMA busy_timeout=0")
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under one of a SQLite engine's connections."""
+    return cast(sqlite3.Connection, conn.connection.dbapi_connection)
+
+
+def _begin_immediate(raw: sqlite3.Connection) -> None:
+    """Take SQLite's write lock on a connection whose busy timeout is 0. SQLite's own busy handler sleeps at
+    least 1 ms, then 2, 5, 10 ms…, while a write transaction of ours holds the lock for about 0.2 ms: with
+    three processes writing, those sleeps were half of a no-op item's time. So the first ~0.1 s of waiting is
+    ours, in steps of 50 µs doubling to 2 ms; a longer wait is SQLite's, up to the lock timeout (then
+    StoreUnavailable, as for every lock)."""
+    delay = 0.00005
+    for _ in range(50):
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise  # not a lock: the store translates it
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
+    raw.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_SECONDS * 1000}")
     try:
-        delay = 0.00005
-        for _ in range(50):
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
-                    break  # not a lock: raised below, as the store translates it
-            time.sleep(delay)
-            delay = min(delay * 2, 0.002)
+        raw.execute("BEGIN IMMEDIATE")
     finally:
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_TIMEOUT_SECONDS * 1000}")
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+        raw.execute("PRAGMA busy_timeout=0")
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -114,6 +132,8 @@ def _translated() -> Iterator[None]:
         raise StoreUnavailable(
             f"the database is unavailable: {str(exc.orig).strip().splitlines()[0]}"
         ) from exc
+    except sqlite3.OperationalError as exc:  # the driver's own: a SQLite write's BEGIN or COMMIT
+        raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
 
 
 _writers: dict[str, threading.Lock] = {}
@@ -163,13 +183,21 @@ class StoreBase:
         self.is_postgres = self.engine.dialect.name == "postgresql"
         # the connections writes go through, kept between them (kept.py): SQLite's one writer of this
         # process (_one_writer), PostgreSQL's one-statement changes (a few threads at once)
-        self._writer = Kept(self.engine.connect, most=1)
+        self._writer = Kept(self._sqlite_writer, most=1)
         self._statements = Kept(self._autocommit.connect, most=2, idle_limit=lambda: PING_AFTER_IDLE_SECONDS)
+        self._writer_key = str(self.engine.url)  # its write turn's key (rendering the URL costs a write 5 µs)
 
     def dispose(self) -> None:
         self._writer.close()
         self._statements.close()
         self.engine.dispose()
+
+    def _sqlite_writer(self) -> Connection:
+        """A connection for SQLite writes; it waits for the write lock in _begin_immediate, not in SQLite."""
+        conn = self.engine.connect()
+        _driver(conn).execute("PRAGMA busy_timeout=0")
+        conn.connection.info[_OWN_LOCK_WAITS] = True  # given back to the pool, it waits again (make_engine)
+        return conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -177,20 +205,28 @@ class StoreBase:
             with _translated(), self.engine.begin() as conn:
                 yield conn
             return
-        # SQLite: the process's turn at writing (_one_writer), looked up each time (a fork forgets them)
-        with _one_writer(_writer_lock(str(self.engine.url))), _translated(), self._writer.use() as conn:
-            with conn.begin():
-                yield conn
+        # SQLite: the process's turn at writing (_one_writer, looked up each time: a fork forgets them), then a
+        # transaction begun and committed on the driver's connection: SQLAlchemy's Transaction and its events
+        # cost a write more CPU than the begin and commit themselves (40 µs of 60). A statement run through
+        # SQLAlchemy inside joins it (the "begin" listener), and then SQLAlchemy's commit is the commit. A
+        # write that fails leaves nothing: Kept.use closes its connection, which rolls back.
+        with _one_writer(_writer_lock(self._writer_key)), _translated(), self._writer.use() as conn:
+            raw = _driver(conn)
+            _begin_immediate(raw)
+            yield conn
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                raw.execute("COMMIT")
 
-    @contextmanager
-    def _one_statement(self) -> Iterator[Connection]:
+    def _one_statement(self) -> AbstractContextManager[Connection]:
         """For a change made by one statement (see logged.py): on PostgreSQL a connection without a
         transaction of ours (the statement is its own: no BEGIN, no COMMIT, two round trips fewer); on SQLite a
         write transaction, as the change takes two statements there."""
-        if not self.is_postgres:
-            with self._write() as conn:
-                yield conn
-            return
+        return self._statement() if self.is_postgres else self._write()
+
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
         with _translated(), self._statements.use() as conn:
             yield conn
 
