@@ -51,6 +51,8 @@ def test_the_floor_leaves_an_item_done_with_its_history(store: Store, db_url: st
 
 def test_the_floor_sets_sqlite_up_as_the_runtime_does(tmp_path: Path) -> None:
     assert durable_floor.SQLITE_PRAGMAS == engine.SQLITE_PRAGMAS
+    assert durable_floor.LOG_RESTART_EVERY_WRITES == engine.LOG_RESTART_EVERY_WRITES
+    assert durable_floor.LOG_RESTART_WAIT_MS == engine.LOG_RESTART_WAIT_MS
     url = f"sqlite:///{tmp_path / 'floor.db'}"
     upgrade(url)
     floor, store = FloorStore(url), Store(url)

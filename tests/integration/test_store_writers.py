@@ -202,3 +202,48 @@ def test_a_lock_held_beyond_the_timeout_is_store_unavailable_and_costs_nothing(
         other.close()
     sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1")
     assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 1}}
+
+
+def wal_bytes(store: Store) -> int:
+    return Path(store.url.removeprefix("sqlite:///") + "-wal").stat().st_size
+
+
+def test_every_so_many_writes_the_log_starts_over(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoints (every 10,000 log pages) are not reached here; the store's restarts are: the
+    log is written from its start again, so its file stops growing."""
+    monkeypatch.setattr(engine, "LOG_RESTART_EVERY_WRITES", 10)
+    for n in range(10):
+        sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference=f"a{n}")
+    first = wal_bytes(sqlite_store)
+    for n in range(40):
+        sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference=f"b{n}")
+    assert wal_bytes(sqlite_store) <= first * 1.2  # without restarts: about five times as long
+
+    monkeypatch.setattr(engine, "LOG_RESTART_EVERY_WRITES", 1000)
+    for n in range(40):
+        sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference=f"c{n}")
+    assert wal_bytes(sqlite_store) > first * 2  # the same writes, no restart: the log grows
+    assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 90}}
+
+
+def test_a_reader_holding_on_lets_the_restart_give_up_not_the_write(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference="before")
+    reader = sqlite3.connect(sqlite_store.url.removeprefix("sqlite:///"), isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM work_items").fetchone()  # reads from the log, and keeps reading it
+    try:
+        with sqlite_store._writer.use() as conn:  # the writer's connection, between two writes
+            assert engine.restart_log(engine._driver(conn)) is False  # after LOG_RESTART_WAIT_MS
+        monkeypatch.setattr(engine, "LOG_RESTART_EVERY_WRITES", 1)  # each write restarts it, or gives up
+        sqlite_store.submit("echo", {"customer_id": "K1"}, customer_id="K1", reference="while-read")
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    with sqlite_store._writer.use() as conn:
+        assert engine.restart_log(engine._driver(conn)) is True
+    assert "failed" not in caplog.text  # it waited and gave up; nothing went wrong
+    assert sqlite_store.counts() == {"echo": {Status.PENDING.value: 2}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ from bots.runtime.clock import Clock, SystemClock, utc
 from bots.runtime.errors import StoreUnavailable
 from bots.runtime.store.kept import Kept
 
+log = logging.getLogger(__name__)
+
 PING_AFTER_IDLE_SECONDS = 2.0
 SQLITE_LOCK_TIMEOUT_SECONDS = 30
 # Every SQLite connection's settings (besides its lock timeout). WAL: readers never wait for the writer, and a
@@ -28,9 +31,16 @@ SQLITE_LOCK_TIMEOUT_SECONDS = 30
 # holds 10,000 pages (~40 MB), not at SQLite's 1,000: an item's three changes write ~18 pages, so every ~50
 # items the same few hot pages were copied back, a quarter of the store's CPU with three processes writing.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=10000", "foreign_keys=ON")
-_OWN_LOCK_WAITS = (
-    "portalbots_own_lock_waits"  # a pooled SQLite connection's mark: busy timeout 0 (the writer's)
-)
+# Under steady writes from several processes SQLite's own checkpoints never start the log over: each copies
+# back only what no reader still needs, some process always is in a transaction, and from then on every commit
+# checkpoints again (two fsyncs) while the log grows, and with it every page lookup (200 MB after 3,000 items
+# with three processes writing). So every 300th write of a process restarts the log itself (RESTART: copy all
+# back, then begin the log anew), waiting at most 0.1 s for readers; a restart that has to give up is tried
+# again 300 writes later, with SQLite's own checkpoints (SQLITE_PRAGMAS) behind it.
+LOG_RESTART_EVERY_WRITES = 300
+LOG_RESTART_WAIT_MS = 100
+# a pooled SQLite connection's mark: its busy timeout is 0 (the writer's, StoreBase._sqlite_writer)
+_OWN_LOCK_WAITS = "portalbots_own_lock_waits"
 
 
 def make_engine(url: str) -> Engine:
@@ -99,6 +109,21 @@ def _begin_immediate(raw: sqlite3.Connection) -> None:
         raw.execute("BEGIN IMMEDIATE")
     finally:
         raw.execute("PRAGMA busy_timeout=0")
+
+
+def restart_log(raw: sqlite3.Connection) -> bool:
+    """Copy SQLite's whole log back into the database and start it over, on a connection outside a transaction
+    whose busy timeout is 0 (the writer's); False when a reader held on longer than LOG_RESTART_WAIT_MS."""
+    try:
+        raw.execute(f"PRAGMA busy_timeout={LOG_RESTART_WAIT_MS}")
+        try:
+            busy = raw.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+        finally:
+            raw.execute("PRAGMA busy_timeout=0")
+    except sqlite3.Error as exc:  # the write before it is committed: it must not look failed
+        log.warning("restarting the SQLite log failed: %s", exc)
+        return False
+    return int(busy) == 0
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -186,6 +211,7 @@ class StoreBase:
         self._writer = Kept(self._sqlite_writer, most=1)
         self._statements = Kept(self._autocommit.connect, most=2, idle_limit=lambda: PING_AFTER_IDLE_SECONDS)
         self._writer_key = str(self.engine.url)  # its write turn's key (rendering the URL costs a write 5 µs)
+        self._writes = 0  # SQLite writes of this store, for the log's restarts
 
     def dispose(self) -> None:
         self._writer.close()
@@ -218,6 +244,9 @@ class StoreBase:
                 conn.commit()
             else:
                 raw.execute("COMMIT")
+            self._writes += 1
+            if self._writes % LOG_RESTART_EVERY_WRITES == 0:
+                restart_log(raw)
 
     def _one_statement(self) -> AbstractContextManager[Connection]:
         """For a change made by one statement (see logged.py): on PostgreSQL a connection without a
