@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import logging
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bots.runtime import privacy
 from bots.runtime.privacy import install_log_masking, mask_iban, mask_ibans, mask_text
 
 IBAN = "DE89370400440532013000"
@@ -80,3 +84,21 @@ def test_an_iban_in_a_look_up_path_is_masked_in_any_case_or_shape() -> None:
     for typed in ("de89%203704%200044", "DE89370400440532013000", "de8937040044053201300", "DE"):
         line = f'127.0.0.1:5555 - "GET /v1/iban/{typed} HTTP/1.1" 200'
         assert mask_text(line) == '127.0.0.1:5555 - "GET /v1/iban/*** HTTP/1.1" 200'
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["DE89", "de89", IBAN, "3704 0044", "%20", "+", " ", "/iban/", "/IBAN/", "x", "GB", "29"]
+        )
+        | st.text(max_size=6),
+        max_size=12,
+    )
+)
+def test_a_text_passed_over_unlooked_holds_no_iban(pieces: list[str]) -> None:
+    """mask_text skips a text quickly when neither pattern could match; it must mask as the patterns do."""
+    text = "".join(pieces)
+    both = privacy.IBAN_PATH_RE.sub(r"\1***", text)
+    both = privacy.IBAN_RE.sub(lambda m: mask_iban(m.group(0)), both)
+    assert mask_text(text) == both
