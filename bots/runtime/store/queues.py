@@ -4,6 +4,7 @@ errors in a row, its cool-down and the trial item it lets through a paused queue
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -171,7 +172,7 @@ class QueueStore(StoreBase):
                     continue
                 row = conn.execute(
                     sa.update(t.items)
-                    .where(t.items.c.id == _most_urgent_due(queue, now).scalar_subquery())
+                    .where(t.items.c.id == most_urgent_due(queue, now).scalar_subquery())
                     .values(breaker_trial=True, **dispatching.sent_again(now))
                     .returning(t.items)
                 ).one_or_none()
@@ -183,7 +184,8 @@ class QueueStore(StoreBase):
         return chosen
 
 
-def _most_urgent_due(queue: str, now: datetime) -> sa.Select[tuple[int]]:
+def most_urgent_due(queue: str, now: datetime) -> sa.Select[Any]:
+    """The id of a queue's most urgent due pending item: priority, then due date, then age."""
     return (
         sa.select(t.items.c.id)
         .where(

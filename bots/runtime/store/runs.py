@@ -137,21 +137,7 @@ class RunStore(StoreBase):
     def claim_next(self, queue: str, owner: str, lease: timedelta) -> WorkItem | None:
         """Take the most urgent due pending item of a queue (priority, then due date, then age)."""
         now = self.now()
-        pick = (
-            sa.select(t.items.c.id)
-            .where(
-                t.items.c.queue == queue,
-                t.state_is(t.items.c.status, Status.PENDING),
-                sa.or_(t.items.c.not_before.is_(None), t.items.c.not_before <= now),
-                ~queues.paused(t.items.c.queue),
-            )
-            .order_by(
-                t.items.c.priority.desc(),
-                t.items.c.due_at.asc().nulls_last(),
-                t.items.c.id.asc(),
-            )
-            .limit(1)
-        )
+        pick = queues.most_urgent_due(queue, now).where(~queues.paused(t.items.c.queue))
         if self.is_postgres:
             pick = pick.with_for_update(skip_locked=True)
         with self._write() as conn:
