@@ -382,7 +382,7 @@ def test_a_stopped_worker_puts_its_hanging_item_back_and_ends_its_browser(
     while not chromium_browsers(worker.proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)  # the page is open (and hangs)
     browsers = chromium_browsers(worker.proc.pid)
-    assert browsers, "the worker opened no browser"
+    assert browsers, f"the worker opened no browser; its log:\n{worker.log.read_text()[-3000:]}"
 
     asked = time.monotonic()
     worker.proc.send_signal(signal.SIGTERM)  # as a service manager or `docker stop` does
