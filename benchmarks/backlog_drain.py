@@ -12,7 +12,8 @@ Saturday 23:00 (the requests are deferred to Monday 07:00) or on a Tuesday 10:00
 from the opening (or the first submission) to the last item done, CPU seconds of the worker's process tree
 (worker, pool processes, Playwright driver, Chromium) and of the sandbox, per item; the broker queue's length
 against the pending items during the drain. `--against` runs the worker from another checkout (the code before
-a change) on the same sandbox and store, for CPU per item before/after.
+a change) on the same sandbox and store, for CPU per item before/after; it loads the bots that checkout's own
+pyproject.toml names (checkout.py), so an older checkout runs too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ from bots.runtime.serve import free_port  # noqa: E402
 from bots.runtime.settings import Settings  # noqa: E402
 from bots.runtime.states import Status  # noqa: E402
 from bots.runtime.store import Store  # noqa: E402
+
+sys.path.append(str(Path(__file__).resolve().parent))  # the modules beside this file, however it is imported
+import checkout  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SATURDAY_23 = datetime(2026, 11, 28, 23, 0, tzinfo=BERLIN)
@@ -203,7 +207,7 @@ class Worker:
         self, rig: Rig, env: dict[str, str], concurrency: int, shift: float, code: Path, pool: str = "prefork"
     ) -> None:
         self.log = (rig.tmp / f"worker-{uuid.uuid4().hex[:6]}.log").open("ab")
-        env = {**env, "PORTALBOTS_CLOCK_SHIFT": f"{shift:.3f}", "PYTHONPATH": str(code)}
+        env = {**env, "PORTALBOTS_CLOCK_SHIFT": f"{shift:.3f}", "PYTHONPATH": checkout.pythonpath(code)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bots.cli", "worker", "--queues", QUEUE, "--concurrency", str(concurrency),
              "--loglevel", "WARNING", *(["--pool", pool] if pool != "prefork" else [])],

@@ -25,7 +25,8 @@ end nears: wait_for_count).
 broker × database, (b) measured with the worker and the submitting side running that checkout's code,
 interleaved with this checkout's code in the same run: `--rounds` rounds each, in the order before,
 current, current, before, before, … so both see the same machine load; each round on a fresh database.
-It prints the medians of both and of current/before per round, and each round's ratios.
+It prints the medians of both and of current/before per round, and each round's ratios. That checkout's
+worker loads the bots its own pyproject.toml names (checkout.py), so an older one runs too.
 Both sides then submit from a sender subprocess (`--sender`) whose imports come from its checkout.
 """
 
@@ -63,11 +64,11 @@ from celery import Celery, signals  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bots.runtime import redis_broker  # noqa: E402
 from bots.runtime.dispatch import CeleryDispatcher, configure, worker_argv  # noqa: E402
 from bots.runtime.settings import Settings  # noqa: E402
 
 sys.path.append(str(Path(__file__).resolve().parent))  # the module beside this file, whichever CODE is
+import checkout  # noqa: E402
 import durable_floor  # noqa: E402
 
 REDIS_URL = os.environ.get("PORTALBOTS_TEST_REDIS", "redis://127.0.0.1:6379") + "/14"
@@ -143,6 +144,8 @@ def bench_noop() -> None:
 def baseline_app(settings: Settings) -> Celery:
     """A Celery app with the runtime's Celery settings and one no-op task: bare Celery as it comes, so on Redis
     with kombu's own transport, not the runtime's (redis_broker.py: a client per channel, not per command)."""
+    from bots.runtime import redis_broker  # here: a sender of an older checkout (--against) may not have it
+
     app = configure(settings, Celery("portalbots-bench"))
     if app.conf.broker_transport == redis_broker.TRANSPORT:
         app.conf.broker_transport = None  # kombu's, chosen by the URL's scheme
@@ -304,7 +307,7 @@ class Worker:
 
 def base_env(data_dir: Path, broker_url: str | None, code: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALBOTS_")}
-    env.update(PYTHONPATH=str(code), PORTALBOTS_DATA_DIR=str(data_dir))
+    env.update(PYTHONPATH=checkout.pythonpath(code), PORTALBOTS_DATA_DIR=str(data_dir))
     if broker_url:
         env["PORTALBOTS_BROKER_URL"] = broker_url
     return env
