@@ -12,6 +12,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -30,6 +32,22 @@ def pythonpath(code: Path, *more: Path) -> str:
     if code != ROOT:
         paths.insert(1, _record(code))
     return os.pathsep.join(str(p) for p in paths)
+
+
+def migrate(url: str, code: Path) -> None:
+    """Build the schema of checkout `code` in the database at `url` (its own migrations: another checkout's
+    tables and indexes may differ)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bots.runtime.migrate import upgrade; upgrade(sys.argv[1])",
+            url,
+        ],
+        cwd=code,
+        env=os.environ | {"PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"},
+        check=True,
+    )
 
 
 def _record(code: Path) -> Path:

@@ -321,28 +321,13 @@ def flush_redis() -> None:
         client.close()
 
 
-def migrate(url: str, code: Path) -> None:
-    """Build the schema of checkout `code` (its own migrations: another checkout's indexes may differ)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from bots.runtime.migrate import upgrade; upgrade(sys.argv[1])",
-            url,
-        ],
-        cwd=code,
-        env=os.environ | {"PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1"},
-        check=True,
-    )
-
-
 @contextmanager
 def database(kind: str, tmp: Path, code: Path = ROOT) -> Iterator[str]:
     """A fresh database with the schema of checkout `code`: a temp SQLite file, or a new PostgreSQL database
     dropped afterwards."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
-        migrate(url, code)
+        checkout.migrate(url, code)
         yield url
         return
     name = f"pb_bench_{uuid.uuid4().hex[:10]}"
@@ -353,7 +338,7 @@ def database(kind: str, tmp: Path, code: Path = ROOT) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        migrate(url, code)
+        checkout.migrate(url, code)
         yield url
     finally:
         with admin.connect() as conn:

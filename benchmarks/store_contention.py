@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 from statistics import median
 from typing import Any
+
+import checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNERS = 2
@@ -68,6 +71,20 @@ def _runner(kind: str, url: str, ids: Any, out: Any) -> None:
     out.put((done, time.process_time() - start))
 
 
+def _report(out: Any, runners: list[Any], kind: str) -> tuple[int, float]:
+    """The next runner's report; a runner that died without one (it could not start, say) ends the round."""
+    while True:
+        try:
+            report: tuple[int, float] = out.get(timeout=1)
+            return report
+        except queue.Empty:
+            died = [p.exitcode for p in runners if p.exitcode not in (None, 0)]
+            if died:
+                raise RuntimeError(
+                    f"{kind}: a runner died (exit code {died[0]}); its error is above"
+                ) from None
+
+
 def measure(kind: str, url: str, items: int) -> dict[str, float]:
     """One round of `kind` (runtime or floor) on the migrated SQLite database at `url`."""
     ctx = mp.get_context("fork")
@@ -96,7 +113,7 @@ def measure(kind: str, url: str, items: int) -> dict[str, float]:
     submitter = time.process_time() - cpu
     for _ in runners:
         ids.put(None)
-    reports = [out.get() for _ in runners]
+    reports = [_report(out, runners, kind) for _ in runners]
     wall = time.perf_counter() - wall
     for process in runners:
         process.join()
@@ -118,14 +135,14 @@ def run_round(code: Path, kind: str, items: int, tmp: Path) -> dict[str, float]:
     """`kind` with checkout `code`'s modules, on a fresh database built by its migrations."""
     url = f"sqlite:///{tmp / 'contention.db'}"
     env = os.environ | {
-        "PYTHONPATH": f"{code}{os.pathsep}{code / 'benchmarks'}",
+        # the runner discovers that checkout's bots (checkout.py); durable_floor beside this file in it
+        "PYTHONPATH": checkout.pythonpath(code, code / "benchmarks"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     env = {k: v for k, v in env.items() if not k.startswith("PORTALBOTS_")} | {
         "PORTALBOTS_DATA_DIR": str(tmp)
     }
-    migrate = "import sys; from bots.runtime.migrate import upgrade; upgrade(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", migrate, url], cwd=code, env=env, check=True)
+    checkout.migrate(url, code)
     child = [
         sys.executable,
         str(Path(__file__).resolve()),
